@@ -1,0 +1,5 @@
+"""`python -m fmsbench` runs the CLI."""
+
+from fmsbench.cli import app
+
+app(prog_name="fmsbench")

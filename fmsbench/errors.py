@@ -1,0 +1,34 @@
+"""Typed errors the CLI turns into one red line and a non-zero exit (no traceback unless --debug)."""
+
+
+class FmsbenchError(Exception):
+    """Base class: a user-facing problem whose message says what is wrong and how to fix it."""
+
+    exit_code = 1
+
+
+class UnknownNameError(FmsbenchError, KeyError):
+    """A name (method, dataset, architecture, featurizer, recipe) that no registry knows."""
+
+    exit_code = 2
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class RecipeError(FmsbenchError):
+    """A recipe file that is missing, malformed, or has unknown/invalid keys."""
+
+    exit_code = 2
+
+
+class DatasetMissingError(FmsbenchError):
+    """A real dataset whose files are not on disk."""
+
+    exit_code = 2
+
+
+class HubError(FmsbenchError):
+    """A hub file that is missing, truncated, foreign or of an unsupported schema version."""
+
+    exit_code = 2

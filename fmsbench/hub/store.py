@@ -1,0 +1,228 @@
+"""The hub's HDF5 schema: the one place that knows how a hub file is laid out (schema version 1).
+
+Layout::
+
+    /                      attrs: schema="fmsbench-hub", schema_version, fmsbench_version, created (UTC ISO),
+                                  recipe_name, recipe (TOML text), kind, search_space (JSON), metrics (JSON),
+                                  weights_dtype, model_ids (JSON)
+    /configs/<column>      one 1-D dataset per column of the configs table (row = config id); `model` indexes
+                           model_ids
+    /models/<model_id>     attrs: arch, size, seed, in_channels, image_size, num_classes, info (JSON: zoo
+                           hyperparameters, pretraining dataset, ...), layout (JSON)
+        pretrain_curves    float32 [epoch 0..P, metric]
+        weights            float32 [parameter]: the pretrained (zoo) model, with its own head
+    /tasks/<task>          attrs: dataset (JSON of the DatasetSpec), num_classes, max_epoch, n_train, n_val, n_test
+        curves             float32 [config, epoch 0..E, metric]; epoch 0 = pretrained weights + new head
+        weight_row         int64 [config]: row of the config inside its model's weights dataset
+        weights/<model_id> <weights_dtype> [config of that model, epoch 0..E, parameter], attrs: layout (JSON);
+                           one chunk per checkpoint, gzip + shuffle
+
+Weights may be stored as float16 to halve the file (recipe key `weights_dtype`); readers always get float32.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from fmsbench import __version__
+from fmsbench.atomic import atomic_path
+from fmsbench.errors import HubError
+from fmsbench.hub.layout import Layout, layout_to_json
+
+SCHEMA_NAME = "fmsbench-hub"
+SCHEMA_VERSION = 1
+METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "seconds")
+CONFIG_COLUMNS = ("model", "batch_size", "lr", "momentum", "weight_decay", "dropout", "seed")
+_COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+
+
+@dataclass
+class HubMeta:
+    recipe_name: str
+    recipe_text: str
+    kind: str
+    search_space: dict[str, list]
+    weights_dtype: str = "float16"
+
+
+@dataclass
+class ModelRecord:
+    """One pretrained (zoo) model of the hub's pool."""
+
+    model_id: str
+    arch: str
+    size: str
+    seed: int
+    in_channels: int
+    image_size: int
+    num_classes: int
+    layout: Layout
+    weights: np.ndarray
+    pretrain_curves: np.ndarray
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class TaskRecord:
+    name: str
+    dataset: dict
+    num_classes: int
+    max_epoch: int
+    n_train: int
+    n_val: int
+    n_test: int
+
+
+@dataclass
+class RunRecord:
+    """One fine-tuning run: curves [E+1, metric] and weights [E+1, parameter] of one config on one task."""
+
+    task: str
+    config: int
+    curves: np.ndarray
+    weights: np.ndarray
+    layout: Layout
+
+
+def write_hub(
+    path: Path | str,
+    meta: HubMeta,
+    models: list[ModelRecord],
+    configs: pd.DataFrame,
+    tasks: list[TaskRecord],
+    runs: Iterable[RunRecord],
+) -> None:
+    """Write a complete hub atomically: readers see the old file or the finished new one, never a partial one.
+
+    Raises HubError if `runs` does not cover every (task, config) exactly once.
+    """
+    missing_columns = set(CONFIG_COLUMNS) - set(configs.columns)
+    if missing_columns:
+        raise ValueError(f"configs table lacks columns {sorted(missing_columns)}")
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        _write_root(h5, meta, models)
+        for column in CONFIG_COLUMNS:
+            h5.create_dataset(f"configs/{column}", data=configs[column].to_numpy())
+        for model in models:
+            _write_model(h5, model)
+        rows = configs.groupby("model").cumcount().to_numpy()
+        for task in tasks:
+            _write_task(h5, task, len(configs), rows)
+        seen = _write_runs(h5, meta, configs, tasks, rows, runs)
+        expected = len(tasks) * len(configs)
+        if seen != expected:
+            raise HubError(f"hub is incomplete: {seen} of {expected} runs were written")
+
+
+def _write_root(h5: h5py.File, meta: HubMeta, models: list[ModelRecord]) -> None:
+    h5.attrs.update(
+        schema=SCHEMA_NAME,
+        schema_version=SCHEMA_VERSION,
+        fmsbench_version=__version__,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        recipe_name=meta.recipe_name,
+        recipe=meta.recipe_text,
+        kind=meta.kind,
+        search_space=json.dumps(meta.search_space),
+        metrics=json.dumps(METRICS),
+        weights_dtype=meta.weights_dtype,
+        model_ids=json.dumps([m.model_id for m in models]),
+    )
+
+
+def _write_model(h5: h5py.File, model: ModelRecord) -> None:
+    group = h5.create_group(f"models/{model.model_id}")
+    group.attrs.update(
+        arch=model.arch,
+        size=model.size,
+        seed=model.seed,
+        in_channels=model.in_channels,
+        image_size=model.image_size,
+        num_classes=model.num_classes,
+        info=json.dumps(model.info),
+        layout=layout_to_json(model.layout),
+    )
+    group.create_dataset("pretrain_curves", data=np.asarray(model.pretrain_curves, np.float32))
+    group.create_dataset("weights", data=np.asarray(model.weights, np.float32), **_COMPRESSION)
+
+
+def _write_task(h5: h5py.File, task: TaskRecord, n_configs: int, rows: np.ndarray) -> None:
+    group = h5.create_group(f"tasks/{task.name}")
+    group.attrs.update(
+        dataset=json.dumps(task.dataset),
+        num_classes=task.num_classes,
+        max_epoch=task.max_epoch,
+        n_train=task.n_train,
+        n_val=task.n_val,
+        n_test=task.n_test,
+    )
+    group.create_dataset("curves", shape=(n_configs, task.max_epoch + 1, len(METRICS)), dtype=np.float32)
+    group.create_dataset("weight_row", data=rows.astype(np.int64))
+    group.create_group("weights")
+
+
+def _write_runs(
+    h5: h5py.File,
+    meta: HubMeta,
+    configs: pd.DataFrame,
+    tasks: list[TaskRecord],
+    rows: np.ndarray,
+    runs: Iterable[RunRecord],
+) -> int:
+    model_ids = json.loads(h5.attrs["model_ids"])
+    per_model = configs["model"].value_counts()
+    task_names = {t.name for t in tasks}
+    done: set[tuple[str, int]] = set()
+    for run in runs:
+        key = (run.task, run.config)
+        if run.task not in task_names or key in done:
+            raise HubError(f"unexpected or repeated run {key}")
+        done.add(key)
+        group = h5[f"tasks/{run.task}"]
+        group["curves"][run.config] = run.curves
+        model_index = int(configs["model"].iat[run.config])
+        name = f"weights/{model_ids[model_index]}"
+        if name not in group:
+            n_epochs, n_params = run.weights.shape
+            dataset = group.create_dataset(
+                name,
+                shape=(int(per_model[model_index]), n_epochs, n_params),
+                dtype=meta.weights_dtype,
+                chunks=(1, 1, n_params),
+                **_COMPRESSION,
+            )
+            dataset.attrs["layout"] = layout_to_json(run.layout)
+        group[name][rows[run.config]] = run.weights.astype(meta.weights_dtype)
+    return len(done)
+
+
+def open_hub(path: Path | str) -> h5py.File:
+    """Open a hub read-only, with one-line errors for a missing, truncated, foreign or too-new file."""
+    path = Path(path)
+    if not path.exists():
+        raise HubError(f"hub file {path} does not exist; build one with `fmsbench build-hub`")
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError:
+        raise HubError(
+            f"{path} is not a readable HDF5 file (truncated or corrupt?); rebuild it with `fmsbench build-hub`"
+        ) from None
+    if h5.attrs.get("schema") != SCHEMA_NAME:
+        h5.close()
+        raise HubError(f"{path} is an HDF5 file but not an fmsbench hub (no schema='{SCHEMA_NAME}' attribute)")
+    version = int(h5.attrs.get("schema_version", -1))
+    if version != SCHEMA_VERSION:
+        h5.close()
+        raise HubError(
+            f"{path} has hub schema version {version}, this fmsbench reads version {SCHEMA_VERSION}; "
+            "rebuild the hub with this version"
+        )
+    return h5

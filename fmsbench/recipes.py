@@ -1,0 +1,192 @@
+"""Hub recipes: TOML files parsed with tomllib into frozen dataclasses; unknown keys are rejected by name.
+
+A recipe is data, not code: it names the pretrained pool (PTM: architectures x sizes x seeds pretrained on one
+dataset; Simple CNN: a zoo of one architecture trained with varied hyperparameters), the fine-tuning grid and
+the fine-tuning tasks. `resolve_recipe` accepts a bundled name ("ptm", "simple-cnn-tiny", ...) or a path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fmsbench.data.spec import DatasetSpec
+from fmsbench.errors import RecipeError
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+KINDS = ("ptm", "simple-cnn")
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """A dataset as a recipe names it; resolution and channels come from the recipe's top level."""
+
+    name: str
+    n_train: int | None = None
+    n_val: int = 500
+    n_test: int | None = None
+    seed: int = 0
+    verify: bool = True
+
+    def spec(self, image_size: int, channels: int) -> DatasetSpec:
+        return DatasetSpec(self.name, image_size, channels, self.n_train, self.n_val, self.n_test, self.seed, self.verify)
+
+
+@dataclass(frozen=True)
+class ArchitectureGroup:
+    arch: str
+    sizes: tuple[str, ...]
+    seeds: tuple[int, ...] = (0,)
+
+
+@dataclass(frozen=True)
+class PretrainSection:
+    """PTM pool: every (arch, size, seed) is pretrained with the same settings on one dataset."""
+
+    dataset: DatasetConfig
+    models: tuple[ArchitectureGroup, ...]
+    epochs: int = 5
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+
+
+@dataclass(frozen=True)
+class ZooSection:
+    """Simple CNN pool (Unterthiner et al. 2020 style): n_models runs of one architecture, each with
+    hyperparameters drawn (seeded) from these lists."""
+
+    dataset: DatasetConfig
+    n_models: int
+    arch: str = "simple-cnn"
+    size: str = "s"
+    epochs: int = 10
+    batch_size: int = 64
+    optimizer: tuple[str, ...] = ("sgd", "adam")
+    lr: tuple[float, ...] = (1e-3, 1e-2)
+    weight_decay: tuple[float, ...] = (0.0, 1e-4, 1e-3)
+    dropout: tuple[float, ...] = (0.0, 0.1)
+    init: tuple[str, ...] = ("kaiming_normal", "xavier_uniform", "orthogonal")
+
+
+@dataclass(frozen=True)
+class GridSection:
+    """The fine-tuning search space; n_configs are sampled from the full grid without replacement."""
+
+    n_configs: int
+    batch_size: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
+    lr: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)
+    momentum: tuple[float, ...] = (0.1, 0.5, 0.9)
+    weight_decay: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+    dropout: tuple[float, ...] = (0.0, 0.2)
+
+
+@dataclass(frozen=True)
+class TaskSection:
+    name: str
+    dataset: DatasetConfig
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    kind: str
+    epochs: int
+    grid: GridSection
+    tasks: tuple[TaskSection, ...]
+    pretrain: PretrainSection | None = None
+    zoo: ZooSection | None = None
+    seed: int = 0
+    image_size: int = 16
+    channels: int = 3
+    weights_dtype: str = "float16"
+    text: str = field(default="", compare=False, repr=False)
+
+    @property
+    def digest(self) -> str:
+        """Short hash of the recipe's content: shards of another recipe are never mistaken for ours."""
+        return hashlib.sha256(repr(dataclasses.replace(self, text="")).encode()).hexdigest()[:12]
+
+
+def resolve_recipe(name_or_path: str | Path) -> Path:
+    """A bundled recipe name (see recipes/) or a path to a .toml file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise RecipeError(f"recipe file {candidate} does not exist")
+        return candidate
+    bundled = RECIPES_DIR / f"{name_or_path}.toml"
+    if bundled.is_file():
+        return bundled
+    names = sorted(p.stem for p in RECIPES_DIR.glob("*.toml"))
+    raise RecipeError(f"unknown recipe '{name_or_path}'; bundled recipes: {', '.join(names)} (or give a .toml path)")
+
+
+def load_recipe(name_or_path: str | Path) -> Recipe:
+    path = resolve_recipe(name_or_path)
+    text = path.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RecipeError(f"{path} is not valid TOML: {error}") from None
+    recipe = _build(Recipe, {**data, "text": text}, str(path))
+    _validate(recipe, str(path))
+    return recipe
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Build dataclass `cls` from a TOML table, recursing into nested dataclasses and tuples of them."""
+    if not isinstance(data, dict):
+        raise RecipeError(f"{where}: expected a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise RecipeError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(sorted(known - {'text'}))}")
+    missing = [f.name for f in dataclasses.fields(cls)
+               if f.name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise RecipeError(f"{where}: missing required key(s) {', '.join(missing)}")
+    return cls(**{key: _convert(hints[key], value, f"{where}: {key}") for key, value in data.items()})
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return None if value is None else _convert(options[0], value, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise RecipeError(f"{where}: expected a list, got {value!r}")
+        item = typing.get_args(hint)[0]
+        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise RecipeError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value
+
+
+def _validate(recipe: Recipe, where: str) -> None:
+    if recipe.kind not in KINDS:
+        raise RecipeError(f"{where}: kind must be one of {', '.join(KINDS)}, got '{recipe.kind}'")
+    if (recipe.kind == "ptm") != (recipe.pretrain is not None) or (recipe.kind == "simple-cnn") != (recipe.zoo is not None):
+        raise RecipeError(f"{where}: a 'ptm' recipe needs a [pretrain] section, a 'simple-cnn' recipe a [zoo] section (not both)")
+    if recipe.weights_dtype not in ("float16", "float32"):
+        raise RecipeError(f"{where}: weights_dtype must be float16 or float32")
+    if recipe.channels not in (1, 3):
+        raise RecipeError(f"{where}: channels must be 1 or 3")
+    if recipe.epochs < 1 or recipe.grid.n_configs < 1 or not recipe.tasks:
+        raise RecipeError(f"{where}: epochs and grid.n_configs must be positive and at least one [[tasks]] given")
+    if len({t.name for t in recipe.tasks}) != len(recipe.tasks):
+        raise RecipeError(f"{where}: task names must be unique")

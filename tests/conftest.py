@@ -1,0 +1,23 @@
+"""Session fixtures: tiny hubs built once with the real builder, shared by every test that needs one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from fmsbench.hub.build import build_hub
+from fmsbench.recipes import load_recipe
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_ptm_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_hub(load_recipe("ptm-tiny"), tmp_path_factory.mktemp("hubs"), workers=1).path
+
+
+@pytest.fixture(scope="session")
+def tiny_simple_cnn_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_hub(load_recipe("simple-cnn-tiny"), tmp_path_factory.mktemp("hubs"), workers=1).path
