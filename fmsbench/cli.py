@@ -40,7 +40,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except FmsbenchError as error:
             if _state["debug"]:
                 raise
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             sys.exit(error.exit_code)
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]: finished work is kept; rerun the same command to resume")
@@ -106,7 +106,8 @@ def hub_info_command(hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")
     console.print(
         f"[bold]{summary.path}[/]  recipe [cyan]{summary.recipe_name}[/] ({summary.kind}), "
         f"{summary.n_configs} configs, {len(summary.models)} models, weights {summary.weights_dtype}, "
-        f"{summary.size_bytes / 2**20:.1f} MiB, built {summary.created} by fmsbench {summary.fmsbench_version}"
+        f"{summary.size_bytes / 2**20:.1f} MiB, built {summary.created} by fmsbench {summary.fmsbench_version}",
+        soft_wrap=True,
     )
     models = Table("model", "arch", "size", "parameters", "pretrain val acc", title="pretrained pool")
     for m in summary.models:
@@ -118,3 +119,82 @@ def hub_info_command(hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")
         tasks.add_row(t.name, t.dataset, str(t.max_epoch), f"{t.n_train}/{t.n_val}/{t.n_test}",
                       f"{t.final_val_min:.3f} / {t.final_val_median:.3f} / {t.final_val_max:.3f}", f"{t.best_test:.3f}")
     console.print(tasks)
+
+
+@app.command("methods")
+@friendly_errors
+def methods_command() -> None:
+    """List the HPO methods `fmsbench run --method` accepts."""
+    from rich.table import Table
+
+    from fmsbench.methods import METHODS, describe
+
+    table = Table("method", "what it is")
+    for name in METHODS.names():
+        table.add_row(name, describe(name))
+    console.print(table)
+
+
+@app.command("run")
+@friendly_errors
+def run_command(
+    method: Annotated[str, typer.Option(help="Method name(s), comma-separated, or 'all' (see `fmsbench methods`).")],
+    hub: Annotated[Path, typer.Option(help="Hub file (.h5).")],
+    task: Annotated[str | None, typer.Option(help="Task name(s), comma-separated, or 'all'; optional for one-task hubs.")] = None,
+    seeds: Annotated[str, typer.Option(help="Seeds, e.g. 0-4 or 0,2,5.")] = "0",
+    budget: Annotated[int, typer.Option(help="Total budget in epochs per run.")] = 100,
+    out: Annotated[Path, typer.Option(help="Results folder: <out>/<hub>/<task>/<method>/seed<k>.json.")] = Path("results"),
+    jobs: Annotated[int, typer.Option(help="Runs in parallel processes (one torch thread each).")] = 1,
+    tau_budgets: Annotated[str, typer.Option(help="Cumulative budgets at which to measure Kendall's tau.")] = "50,100",
+    setting: Annotated[list[str] | None, typer.Option(help="Method setting KEY=VALUE (repeatable), e.g. n_initial=10.")] = None,
+) -> None:
+    """Replay HPO methods over a hub: one trajectory per (method, task, seed); finished runs are skipped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fmsbench.replay.runner import parse_int_list, parse_settings, plan_runs, run_all
+
+    specs = plan_runs(method, hub, task, parse_int_list(seeds, "seeds"), budget, out,
+                      parse_int_list(tau_budgets, "tau budgets"), parse_settings(setting or []))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        bars = {spec.label: progress.add_task(spec.label, total=spec.budget) for spec in specs}
+        outcome = run_all(specs, jobs, lambda label, done: progress.update(bars[label], completed=done))
+        for spec in outcome.skipped:
+            progress.update(bars[spec.label], completed=spec.budget, description=f"{spec.label} (already done)")
+    console.print(f"[green]{len(outcome.written)} runs written[/], {len(outcome.skipped)} already finished; "
+                  f"results in {out}")
+
+
+@app.command("report")
+@friendly_errors
+def report_command(
+    results: Annotated[Path, typer.Argument(help="Results folder written by `fmsbench run`.")] = Path("results"),
+    tau: Annotated[bool, typer.Option("--tau", help="Kendall's tau table (default: tau and regret).")] = False,
+    regret: Annotated[bool, typer.Option("--regret", help="Regret tables (default: tau and regret).")] = False,
+    budgets: Annotated[str, typer.Option(help="Cumulative budgets (epochs) for the table columns.")] = "50,100",
+    plot: Annotated[bool, typer.Option("--plot", help="Write regret plots (PNG).")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, markdown, csv or json.")] = "table",
+    out: Annotated[Path | None, typer.Option(help="Folder for plots (default RESULTS/plots).")] = None,
+    method: Annotated[str | None, typer.Option(help="Only these methods (comma-separated).")] = None,
+) -> None:
+    """Tables of Kendall's tau and regret (mean ± standard error over seeds) and regret plots."""
+    from fmsbench.errors import UnknownNameError
+    from fmsbench.replay.runner import parse_int_list
+    from fmsbench import report as reporting
+
+    renderers = {"markdown": reporting.render_markdown, "csv": reporting.render_csv, "json": reporting.render_json}
+    if fmt not in ("table", *renderers):
+        raise UnknownNameError(f"unknown format '{fmt}'; choose one of: table, {', '.join(renderers)}")
+    both = not (tau or regret)
+    result = reporting.build_report(results, parse_int_list(budgets, "budgets"), tau=tau or both,
+                                    regret=regret or both, plot=plot, out=out,
+                                    methods=[m.strip() for m in method.split(",") if m.strip()] if method else None)
+    if fmt != "table":
+        typer.echo(renderers[fmt](result), nl=False)
+        return
+    for table in reporting.rich_tables(result):
+        console.print(table)
+    console.print(reporting.definitions_text(), highlight=False, soft_wrap=True)
+    for path in result.plots:
+        console.print(f"plot: [green]{path}[/]")

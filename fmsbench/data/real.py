@@ -1,0 +1,110 @@
+"""Real datasets through torchvision's own classes, read from `<data root>/<name>/` in their published layouts.
+
+- mnist:    <root>/mnist/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte      (torchvision MNIST)
+- cifar10:  <root>/cifar10/cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta} (torchvision CIFAR10)
+- svhn:     <root>/svhn/{train,test}_32x32.mat                                      (torchvision SVHN)
+- imagenet: <root>/imagenet/{train,val}/<class>/<image>, any resolution, e.g. downsampled 32x32 ImageNet
+            (torchvision ImageFolder; images are resized to the recipe's size while loading)
+
+`download=True` lets torchvision fetch mnist/cifar10/svhn when online. torchvision checks the md5 of the
+CIFAR-10 and SVHN files; a spec with `verify=False` skips that check (test fixtures, repacked copies).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision import datasets
+
+from fmsbench.data.base import DATASETS, RawData, missing
+from fmsbench.data.spec import DatasetSpec
+
+
+class _UnverifiedCIFAR10(datasets.CIFAR10):
+    """CIFAR-10 without the md5 check (spec.verify = False)."""
+
+    def _check_integrity(self) -> bool:
+        return all((Path(self.root) / self.base_folder / name).is_file() for name, _ in self.train_list + self.test_list)
+
+
+class _UnverifiedSVHN(datasets.SVHN):
+    """SVHN without the md5 check (spec.verify = False)."""
+
+    def _check_integrity(self) -> bool:
+        return (Path(self.root) / self.filename).is_file()
+
+
+def _open(make, name: str, where: Path, expected: str, offline: str):
+    """Construct a torchvision dataset, turning its 'not found' RuntimeError into our one-line error."""
+    try:
+        return make()
+    except RuntimeError as error:
+        if "not found" in str(error).lower() or "corrupted" in str(error).lower():
+            raise missing(name, where, expected, offline) from None
+        raise
+
+
+@DATASETS.register("mnist")
+def mnist(spec: DatasetSpec, root: Path, download: bool) -> RawData:
+    where = root / "mnist"
+    expected = "MNIST/raw/train-images-idx3-ubyte and the other three idx files"
+    train, test = (_open(lambda train=train: datasets.MNIST(where, train=train, download=download), "mnist", where,
+                         expected, "digits") for train in (True, False))
+    return RawData(train.data[:, None], train.targets, test.data[:, None], test.targets, 10)
+
+
+@DATASETS.register("cifar10")
+def cifar10(spec: DatasetSpec, root: Path, download: bool) -> RawData:
+    where = root / "cifar10"
+    cls = datasets.CIFAR10 if spec.verify else _UnverifiedCIFAR10
+    expected = "cifar-10-batches-py/data_batch_1..5 and test_batch with matching md5 sums"
+    train, test = (_open(lambda train=train: cls(where, train=train, download=download), "cifar10", where, expected,
+                         "shapes") for train in (True, False))
+
+    def images(data: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
+
+    return RawData(images(train.data), torch.tensor(train.targets), images(test.data), torch.tensor(test.targets), 10)
+
+
+@DATASETS.register("svhn")
+def svhn(spec: DatasetSpec, root: Path, download: bool) -> RawData:
+    where = root / "svhn"
+    cls = datasets.SVHN if spec.verify else _UnverifiedSVHN
+    expected = "train_32x32.mat and test_32x32.mat with matching md5 sums"
+    train, test = (_open(lambda split=split: cls(where, split=split, download=download), "svhn", where, expected,
+                         "house-digits") for split in ("train", "test"))
+    return RawData(torch.from_numpy(train.data), torch.from_numpy(train.labels), torch.from_numpy(test.data),
+                   torch.from_numpy(test.labels), 10)
+
+
+@DATASETS.register("imagenet")
+def imagenet(spec: DatasetSpec, root: Path, download: bool) -> RawData:
+    """ImageFolder tree; class ids come from the train folder's sorted class names, shared by val."""
+    where = root / "imagenet"
+    if not (where / "train").is_dir() or not (where / "val").is_dir():
+        raise missing("imagenet", where, "train/<class>/<image> and val/<class>/<image> folders (ImageFolder layout;"
+                      " downsampled 32x32 ImageNet works)", "fractals")
+    train = datasets.ImageFolder(str(where / "train"))
+    val = datasets.ImageFolder(str(where / "val"))
+    if val.classes != train.classes:
+        unknown = sorted(set(val.classes) - set(train.classes))
+        raise missing("imagenet", where, f"the same class folders in val/ as in train/ (val has {unknown[:3]}...)",
+                      "fractals")
+    train_x, train_y = _read_folder(train, spec)
+    test_x, test_y = _read_folder(val, spec)
+    return RawData(train_x, train_y, test_x, test_y, len(train.classes))
+
+
+def _read_folder(folder: datasets.ImageFolder, spec: DatasetSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode and resize every image of an ImageFolder to the spec's size as it is read (keeps memory small)."""
+    mode, size = ("RGB" if spec.channels == 3 else "L"), (spec.image_size, spec.image_size)
+    images = np.empty((len(folder.samples), spec.channels, *size), np.uint8)
+    for index, (path, _) in enumerate(folder.samples):
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert(mode).resize(size, Image.Resampling.BILINEAR))
+        images[index] = pixels.reshape(*size, spec.channels).transpose(2, 0, 1)
+    return torch.from_numpy(images), torch.tensor(folder.targets)

@@ -1,0 +1,32 @@
+"""What identifies a prepared dataset: name, resolution, channels, split sizes and seed (hashable, so it keys
+caches and build-job digests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset as a build job needs it.
+
+    Args:
+        name: a name in `fmsbench.data.DATASETS` ("mnist", "digits", "fractals", ...).
+        image_size: side of the square images after resizing.
+        channels: 1 (grayscale) or 3 (RGB); images are converted to it.
+        n_train: training images kept after the validation split (None: all that remain).
+        n_val: images held out of the training pool for validation.
+        n_test: test images kept (None: the whole test split).
+        seed: fixes the train/val/test split and, for generated sets, the images.
+        verify: keep torchvision's md5 checks of CIFAR-10/SVHN files (False only for test fixtures and
+            repacked copies whose bytes differ from the official archives).
+    """
+
+    name: str
+    image_size: int
+    channels: int
+    n_train: int | None = None
+    n_val: int = 500
+    n_test: int | None = None
+    seed: int = 0
+    verify: bool = True

@@ -1,0 +1,51 @@
+"""The architecture registry: `@MODELS.register("cnn")` puts a factory `(size, *, in_channels, num_classes,
+image_size, dropout) -> nn.Module` under its CLI name. Every model ends in a Linear classifier named `head`
+(what fine-tuning replaces when the class count changes) with dropout before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeVar
+
+from torch import nn
+
+from fmsbench.errors import UnknownNameError
+from fmsbench.registry import Registry
+
+HEAD = "head"
+
+
+class ModelFactory(Protocol):
+    def __call__(self, size: str, *, in_channels: int, num_classes: int, image_size: int,
+                 dropout: float = 0.0) -> nn.Module: ...
+
+
+MODELS: Registry[ModelFactory] = Registry("architecture")
+C = TypeVar("C")
+
+
+def size_config(arch: str, sizes: Mapping[str, C], size: str) -> C:
+    """The config of `size` for `arch`, or a one-line error listing the sizes."""
+    if size not in sizes:
+        raise UnknownNameError(f"unknown size '{size}' for architecture '{arch}'; choose one of: {', '.join(sizes)}")
+    return sizes[size]
+
+
+def build_model(arch: str, size: str, *, in_channels: int, num_classes: int, image_size: int,
+                dropout: float = 0.0) -> nn.Module:
+    """A freshly initialised model of a registered architecture and size (seed torch first for reproducibility)."""
+    return MODELS.get(arch)(size, in_channels=in_channels, num_classes=num_classes, image_size=image_size,
+                            dropout=dropout)
+
+
+def head_prefix(model: nn.Module) -> str:
+    """State-dict prefix of the classification head ("head")."""
+    if not isinstance(getattr(model, HEAD, None), nn.Linear):
+        raise TypeError(f"{type(model).__name__} has no Linear classifier named '{HEAD}'")
+    return HEAD
+
+
+def sizes_of(factory: Callable[..., nn.Module]) -> tuple[str, ...]:
+    """The sizes an architecture factory accepts (its `sizes` attribute)."""
+    return tuple(getattr(factory, "sizes", ()))
