@@ -1,0 +1,153 @@
+"""The deep-kernel surrogate of DyHPO and FMS: a feature extractor whose output feeds an exact GP.
+
+DyHPO (Wistuba et al. 2022, "Supervising the Multi-Fidelity Race of Hyperparameter Configurations",
+arXiv 2202.09774) and FMS (Mehta et al. 2024, arXiv 2406.18630), with DESIGN.md's defaults::
+
+    h = LeakyReLU(W1 [x ; b / E])                       x: hyperparameters in [0, 1], 64 units
+    l = MaxPool(Conv1d_{1->4, k=3}(curve))              curve: val acc of epochs 1..b-1, zero-padded ("nocnn": no l)
+    w = featurizer(checkpoint at epoch b-1)             32-d, FMS only
+    z = LeakyReLU(W2 [h ; l ; w])                       128 units
+    y(b) ~ GP(c, s * RBF(z, z')) + N(0, sigma^2),       sigma^2 >= 1e-4
+
+Feature extractor and GP are trained jointly by Adam on the exact marginal likelihood, full batch.
+Unlike DyHPO's code there is no BatchNorm after W1: batch statistics at training time and running
+statistics at prediction time would give the GP different features for the same training rows.
+
+Weight featurizers (FMS) plug in through `WEIGHT_FEATURIZERS`: a factory `(Observation) -> WeightFeaturizer`
+registered by name. A featurizer is a torch module with
+    `prepare(arch_id, state_dict) -> object`  pure, parameter-free preprocessing (e.g. a parameter graph),
+                                              cached per (config, epoch) by the method and reused across
+                                              refits, so it must not depend on trainable parameters;
+    `forward(list_of_prepared) -> Tensor[B, 32]`  trainable, trained jointly with the GP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from fmsbench.methods.gp_parts import NUMERICAL_ERRORS, ExactGPHead, SurrogateFitError, gaussian_likelihood
+from fmsbench.registry import Registry
+from fmsbench.replay.observation import Observation
+
+HIDDEN_UNITS = 64
+JOINT_UNITS = 128
+CURVE_CHANNELS = 4
+CURVE_KERNEL = 3
+WEIGHT_FEATURES = 32
+
+
+class WeightFeaturizer(Protocol):
+    """What FMS's weight encoders (FLAT, NFN, GMN) provide; see the module docstring."""
+
+    def prepare(self, arch_id: str, state_dict: dict[str, torch.Tensor]) -> Any: ...
+
+    def __call__(self, prepared: list[Any]) -> torch.Tensor: ...
+
+    def parameters(self) -> Any: ...
+
+
+FeaturizerFactory = Callable[[Observation], WeightFeaturizer]
+WEIGHT_FEATURIZERS: Registry[FeaturizerFactory] = Registry("weight featurizer")
+
+
+@dataclass
+class SurrogateRows:
+    """A batch of surrogate inputs: one row per (config, target epoch b).
+
+    Shapes: x [B, D] scaled hyperparameters; budget [B] = b / max_epoch; curve [B, L] validation accuracy
+    of epochs 1..b-1 (only what was paid for), zero-padded to L; weights: B prepared checkpoints at epoch
+    b-1 (or the last paid epoch), or None without a featurizer.
+    """
+
+    x: torch.Tensor
+    budget: torch.Tensor
+    curve: torch.Tensor
+    weights: list[Any] | None = None
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+class DeepKernelFeatures(nn.Module):
+    """[x ; b] -> 64, curve -> Conv1d + max-pool -> 4, weights -> 32; joined into 128 units.
+
+    Args:
+        n_inputs: hyperparameter features D (the budget is appended here).
+        curve_length: L, at least the conv kernel size (3).
+        use_curve: False for the "nocnn" variants (default True).
+        featurizer: FMS weight featurizer producing [B, 32], or None (default).
+    """
+
+    def __init__(self, n_inputs: int, curve_length: int, use_curve: bool = True,
+                 featurizer: WeightFeaturizer | None = None) -> None:
+        super().__init__()
+        if use_curve and curve_length < CURVE_KERNEL:
+            raise ValueError(f"curve_length must be >= {CURVE_KERNEL} (the conv kernel); pad the curves to it")
+        self.hyper = nn.Sequential(nn.Linear(n_inputs + 1, HIDDEN_UNITS), nn.LeakyReLU())
+        self.curve = nn.Sequential(
+            nn.Conv1d(1, CURVE_CHANNELS, CURVE_KERNEL), nn.AdaptiveMaxPool1d(1), nn.Flatten()
+        ) if use_curve else None
+        self.featurizer = featurizer
+        joined = HIDDEN_UNITS + (CURVE_CHANNELS if use_curve else 0) + (WEIGHT_FEATURES if featurizer else 0)
+        self.joint = nn.Sequential(nn.Linear(joined, JOINT_UNITS), nn.LeakyReLU())
+
+    def forward(self, rows: SurrogateRows) -> torch.Tensor:
+        parts = [self.hyper(torch.cat([rows.x, rows.budget[:, None]], dim=1))]
+        if self.curve is not None:
+            parts.append(self.curve(rows.curve[:, None, :]))
+        if self.featurizer is not None:
+            if rows.weights is None:
+                raise ValueError("this surrogate has a weight featurizer; give rows.weights (prepared checkpoints)")
+            embedding = self.featurizer(rows.weights)
+            if embedding.shape != (len(rows), WEIGHT_FEATURES):
+                raise ValueError(
+                    f"the weight featurizer returned {tuple(embedding.shape)}; it must return "
+                    f"[{len(rows)}, {WEIGHT_FEATURES}] (one {WEIGHT_FEATURES}-d embedding per row)"
+                )
+            parts.append(embedding)
+        return self.joint(torch.cat(parts, dim=1))
+
+
+class DeepKernelSurrogate(nn.Module):
+    """Feature extractor + exact GP head, trained jointly; `fit` may be called again to refine."""
+
+    def __init__(self, features: DeepKernelFeatures, learning_rate: float = 1e-3) -> None:
+        super().__init__()
+        self.features = features
+        self.gp = ExactGPHead(gaussian_likelihood())
+        self.learning_rate = learning_rate
+
+    def fit(self, rows: SurrogateRows, y: torch.Tensor, steps: int) -> None:
+        """`steps` full-batch Adam steps on -log p(y | z(rows)). Raises SurrogateFitError on numerical failure."""
+        self.train()
+        mll = self.gp.marginal_log_likelihood()
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.learning_rate)
+        try:
+            for _ in range(steps):
+                optimizer.zero_grad()
+                z = self.features(rows)
+                self.gp.set_train_data(z, y, strict=False)
+                loss = -mll(self.gp(z), y)
+                if not torch.isfinite(loss):
+                    raise SurrogateFitError(f"non-finite marginal likelihood {float(loss)}")
+                loss.backward()
+                optimizer.step()
+        except NUMERICAL_ERRORS as error:
+            raise SurrogateFitError(str(error)) from error
+
+    @torch.no_grad()
+    def predict(self, train: SurrogateRows, y: torch.Tensor, test: SurrogateRows) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior predictive mean and std ([N] each) at `test`, conditioned on (train, y); raises SurrogateFitError."""
+        self.eval()
+        try:
+            self.gp.set_train_data(self.features(train), y, strict=False)
+            posterior = self.gp.likelihood(self.gp(self.features(test)))
+            return posterior.mean.numpy().astype(float), posterior.stddev.numpy().astype(float)
+        except NUMERICAL_ERRORS as error:
+            raise SurrogateFitError(str(error)) from error

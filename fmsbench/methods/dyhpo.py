@@ -1,0 +1,177 @@
+"""`dyhpo`, `dyhpo-nocnn` and the factory that FMS variants register through (`register_dyhpo_variant`).
+
+DyHPO (Wistuba et al. 2022, "Supervising the Multi-Fidelity Race of Hyperparameter Configurations",
+arXiv 2202.09774) with DESIGN.md's schedule: the deep-kernel surrogate (`deep_kernel.py`) is trained from
+scratch for `fit_steps` (1000) Adam steps at the first `scratch_fits` (10) fits, then refined for
+`refine_steps` (50) steps per step; it is rebuilt from scratch after `patience` (default int(1.2 x max
+epoch)) steps without incumbent improvement, and after a numerical failure (retried once, else the step
+falls back to a random candidate). Training rows are every paid (config, epoch b) with the curve of
+epochs 1..b-1 and, for FMS, the checkpoint at b-1: strictly earlier information, built by the same code
+for training rows, EI candidates (b = b_c + 1: curve 1..b_c, checkpoint at b_c, epoch 0 if untouched)
+and the final-epoch predictions behind Kendall's tau.
+
+An FMS variant is one line: `register_dyhpo_variant("fms-gmn", "FMS with a GMN ...", featurizer="gmn")`
+after registering the featurizer factory in `deep_kernel.WEIGHT_FEATURIZERS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fmsbench.methods.base import METHODS, build_settings
+from fmsbench.methods.deep_kernel import (
+    CURVE_KERNEL,
+    WEIGHT_FEATURIZERS,
+    DeepKernelFeatures,
+    DeepKernelSurrogate,
+    FeaturizerFactory,
+    SurrogateRows,
+)
+from fmsbench.methods.encoding import HyperparameterEncoder
+from fmsbench.methods.gp_parts import SurrogateFitError
+from fmsbench.methods.model_based import ModelBasedMethod, paid_rows
+from fmsbench.replay.observation import Observation
+
+
+@dataclass(frozen=True)
+class DyHPOSettings:
+    """n_initial: random one-epoch configs first (FMS 20, DyHPO's code 1; same for all model-based methods);
+    use_curve: learning-curve encoder on ("nocnn" variants: off); featurizer: name in WEIGHT_FEATURIZERS (FMS);
+    fit_steps / refine_steps / scratch_fits / learning_rate: Adam schedule; patience: steps without incumbent
+    improvement before a refit from scratch (None: int(1.2 x max epoch))."""
+
+    n_initial: int = 20
+    use_curve: bool = True
+    featurizer: str | None = None
+    fit_steps: int = 1000
+    refine_steps: int = 50
+    scratch_fits: int = 10
+    learning_rate: float = 1e-3
+    patience: int | None = None
+
+
+class DyHPO(ModelBasedMethod):
+    """Deep-kernel multi-fidelity HPO; with a weight featurizer this is FMS (Mehta et al. 2024, arXiv 2406.18630).
+
+    Args:
+        seed: seeds the initial design and fallbacks (torch's generator is seeded by the runner).
+        settings: see `DyHPOSettings`.
+        featurizer: factory overriding `settings.featurizer` (tests use toy featurizers this way).
+    """
+
+    def __init__(self, seed: int, settings: DyHPOSettings, featurizer: FeaturizerFactory | None = None) -> None:
+        super().__init__(seed, settings.n_initial)
+        self._settings = settings
+        if featurizer is None and settings.featurizer is not None:
+            featurizer = WEIGHT_FEATURIZERS.get(settings.featurizer)
+        self._featurizer_factory = featurizer
+        self._surrogate: DeepKernelSurrogate | None = None
+        self._fits = 0
+        self._best, self._stale = float("-inf"), 0
+        self._x: np.ndarray | None = None
+        self._prepared: dict[tuple[int, int], Any] = {}
+
+    def settings(self) -> dict[str, Any]:
+        return asdict(self._settings)
+
+    # ----------------------------------------------------------------- surrogate schedule
+    def fit(self, obs: Observation) -> bool:
+        patience = self._settings.patience or int(1.2 * obs.max_epoch)
+        best = obs.best_observed()
+        self._best, self._stale = (best, 0) if best > self._best else (self._best, self._stale + 1)
+        scratch = self._surrogate is None or self._fits < self._settings.scratch_fits or self._stale >= patience
+        if scratch:
+            self._surrogate, self._stale = self._new_surrogate(obs), 0
+        rows, y = self._training_rows(obs)
+        for _ in range(2):  # a failed fit is retried once from scratch
+            steps = self._settings.fit_steps if scratch else self._settings.refine_steps
+            try:
+                self._surrogate.fit(rows, y, steps)
+            except SurrogateFitError:
+                self._surrogate, scratch = self._new_surrogate(obs), True
+                continue
+            self._fits += 1
+            return True
+        self._surrogate = None
+        return False
+
+    def _new_surrogate(self, obs: Observation) -> DeepKernelSurrogate:
+        featurizer = None
+        if self._featurizer_factory is not None:
+            featurizer = self._featurizer_factory(obs)
+            if not isinstance(featurizer, nn.Module):
+                raise TypeError("a weight featurizer must be a torch.nn.Module so that it trains with the GP")
+        features = DeepKernelFeatures(self._encoded(obs).shape[1], self._curve_length(obs),
+                                      self._settings.use_curve, featurizer)
+        return DeepKernelSurrogate(features, self._settings.learning_rate)
+
+    def predict(self, obs: Observation, configs: np.ndarray, epochs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        assert self._surrogate is not None, "predict() before a successful fit()"
+        train, y = self._training_rows(obs)
+        try:
+            return self._surrogate.predict(train, y, self._rows(obs, configs, epochs))
+        except SurrogateFitError:
+            return None
+
+    # ----------------------------------------------------------------- rows
+    def _training_rows(self, obs: Observation) -> tuple[SurrogateRows, torch.Tensor]:
+        configs, epochs, values = paid_rows(obs)
+        return self._rows(obs, configs, epochs), torch.from_numpy(values)
+
+    def _rows(self, obs: Observation, configs: np.ndarray, epochs: np.ndarray) -> SurrogateRows:
+        """Rows for targets (config, epoch b): curve of epochs 1..min(b-1, b_c), checkpoint at that epoch."""
+        curves = np.zeros((configs.size, self._curve_length(obs)), np.float32)
+        weights: list[Any] | None = [] if self._featurizer_factory is not None else None
+        paid_curves: dict[int, np.ndarray] = {}
+        for row, (config, epoch) in enumerate(zip(configs.tolist(), epochs.tolist(), strict=True)):
+            known = min(epoch - 1, obs.epochs(config))
+            if config not in paid_curves:
+                paid_curves[config] = obs.curve(config)
+            curves[row, :known] = paid_curves[config][:known]
+            if weights is not None:
+                weights.append(self._prepared_checkpoint(obs, config, known))
+        budget = np.asarray(epochs, np.float32) / obs.max_epoch
+        return SurrogateRows(torch.from_numpy(self._encoded(obs)[configs]), torch.from_numpy(budget),
+                             torch.from_numpy(curves), weights)
+
+    def _prepared_checkpoint(self, obs: Observation, config: int, epoch: int) -> Any:
+        key = (config, epoch)
+        if key not in self._prepared:
+            assert self._surrogate is not None and self._surrogate.features.featurizer is not None
+            featurizer = self._surrogate.features.featurizer
+            self._prepared[key] = featurizer.prepare(obs.arch_id(config), obs.checkpoint(config, epoch))
+        return self._prepared[key]
+
+    def _encoded(self, obs: Observation) -> np.ndarray:
+        if self._x is None:
+            self._x = HyperparameterEncoder(obs.search_space).encode(obs.configs)
+        return self._x
+
+    @staticmethod
+    def _curve_length(obs: Observation) -> int:
+        return max(obs.max_epoch, CURVE_KERNEL)
+
+
+def register_dyhpo_variant(name: str, summary: str, **fixed: Any) -> None:
+    """Register a DyHPO-family method under `name`; `fixed` settings (use_curve, featurizer) cannot be overridden.
+
+    `summary` is the one line `fmsbench methods` shows.
+    """
+    build_settings(DyHPOSettings, {}, fixed)  # a typo in `fixed` fails at import, not mid-run
+
+    def factory(seed: int, **overrides: Any) -> DyHPO:
+        return DyHPO(seed, build_settings(DyHPOSettings, overrides, fixed))
+
+    factory.__doc__ = summary
+    factory.__name__ = factory.__qualname__ = name.replace("-", "_")
+    METHODS.register(name)(factory)
+
+
+register_dyhpo_variant("dyhpo", "DyHPO: deep-kernel GP on hyperparameters, budget and learning curve "
+                                "(Wistuba et al. 2022), multi-fidelity EI.")
+register_dyhpo_variant("dyhpo-nocnn", "DyHPO without the learning-curve encoder.", use_curve=False)

@@ -1,0 +1,68 @@
+"""Hyperparameters scaled to [0, 1], the input encoding of DyHPO's surrogate (Wistuba et al. 2022,
+arXiv 2202.09774) and of the FMS paper (DESIGN.md, "Surrogate defaults").
+
+Each column is transformed (log for lr and weight decay, log2 for batch size, identity for momentum,
+dropout and anything else numeric) and min-max scaled by the search space's grid, so the encoding does
+not depend on which configs were sampled. The pretrained-model choice is categorical: one-hot when the
+hub has at most `max_one_hot` models, else its index scaled to [0, 1] (a one-hot of thousands of zoo
+models would swamp the 64-unit layer). Columns whose grid holds one value carry no information and are
+dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+_TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "lr": np.log,
+    "weight_decay": np.log,
+    "batch_size": np.log2,
+}
+
+
+class HyperparameterEncoder:
+    """Maps a configs table to a float32 matrix [config, feature] with every value in [0, 1].
+
+    Args:
+        search_space: grid values per column (the hub's `search_space`); "model" lists the model indices.
+        max_one_hot: largest model count encoded one-hot (default 32).
+    """
+
+    def __init__(self, search_space: dict[str, list], max_one_hot: int = 32) -> None:
+        self.n_models = len(search_space.get("model", []))
+        self.one_hot = 1 < self.n_models <= max_one_hot
+        self._scales: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float, float]] = {}
+        for column, grid in search_space.items():
+            if column == "model":
+                continue
+            transform = self._transform(column, np.asarray(grid, float))
+            values = transform(np.asarray(grid, float))
+            if values.max() > values.min():
+                self._scales[column] = (transform, float(values.min()), float(values.max()))
+
+    @staticmethod
+    def _transform(column: str, grid: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        transform = _TRANSFORMS.get(column)
+        if transform is None or (grid <= 0).any():  # a grid with 0 cannot be log-scaled: fall back to linear
+            return np.asarray
+        return transform
+
+    @property
+    def n_features(self) -> int:
+        model_features = self.n_models if self.one_hot else int(self.n_models > 1)
+        return len(self._scales) + model_features
+
+    def encode(self, configs: pd.DataFrame) -> np.ndarray:
+        columns = []
+        for column, (transform, low, high) in self._scales.items():
+            values = transform(configs[column].to_numpy(float))
+            columns.append(np.clip((values - low) / (high - low), 0.0, 1.0))
+        models = configs["model"].to_numpy(int)
+        if self.one_hot:
+            columns.extend((models == m).astype(float) for m in range(self.n_models))
+        elif self.n_models > 1:
+            columns.append(models / (self.n_models - 1))
+        return np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((len(configs), 0), np.float32)

@@ -1,0 +1,245 @@
+"""Plan and execute replay runs: one trajectory per (method, task, seed), in-process or in a process pool.
+
+A run is fixed by (hub, task, method, settings, seed, budget): it seeds numpy (the method's generator) and
+torch (the global generator, restored afterwards), uses one torch thread and deterministic algorithms, so
+the same run gives the same trajectory in any process. A run whose trajectory file exists is skipped if it
+was made from the same hub build with the same budget and settings; otherwise the mismatch is an error
+rather than a silent mix of results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import torch
+
+from fmsbench import __version__
+from fmsbench.errors import FmsbenchError, UnknownNameError
+from fmsbench.hub.benchmark import Benchmark
+from fmsbench.hub.info import summarize_hub
+from fmsbench.methods import METHODS
+from fmsbench.replay.loop import replay
+from fmsbench.replay.trajectory import RunMeta, Trajectory, TrajectoryError, hub_fingerprint, trajectory_path
+
+ProgressCallback = Callable[[str, int], None]  # (run label, cumulative epochs so far)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that fixes one run's trajectory, plus where it goes."""
+
+    method: str
+    hub: str
+    hub_name: str
+    fingerprint: str
+    task: str
+    seed: int
+    budget: int
+    tau_budgets: tuple[int, ...]
+    overrides: tuple[tuple[str, Any], ...]
+    out: str
+
+    @property
+    def path(self) -> Path:
+        return trajectory_path(Path(self.out), self.hub_name, self.task, self.method, self.seed)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.task} seed{self.seed}"
+
+    def settings(self) -> dict[str, Any]:
+        """The method's full settings (defaults plus overrides), as recorded in the trajectory."""
+        return METHODS.get(self.method)(self.seed, **dict(self.overrides)).settings()
+
+
+@dataclass
+class RunOutcome:
+    written: list[RunSpec]
+    skipped: list[RunSpec]
+
+
+# --------------------------------------------------------------------------- parsing
+def parse_int_list(text: str, what: str) -> list[int]:
+    """'0-4' -> [0, 1, 2, 3, 4]; '50,100' -> [50, 100]; ranges and commas mix ('0-2,7')."""
+    values: list[int] = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            low, _, high = part.partition("-")
+            values.extend(range(int(low), int(high) + 1) if high else [int(low)])
+    except ValueError:
+        raise FmsbenchError(f"cannot read {what} '{text}'; write e.g. '0-4' or '0,2,5'") from None
+    if not values:
+        raise FmsbenchError(f"no {what} given")
+    return sorted(set(values))
+
+
+def parse_settings(items: Sequence[str]) -> dict[str, str]:
+    """['n_initial=10', 'fit_steps=200'] -> {'n_initial': '10', 'fit_steps': '200'} (typed by each method)."""
+    settings = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise FmsbenchError(f"cannot read setting '{item}'; write KEY=VALUE, e.g. n_initial=10")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+def resolve_methods(text: str) -> list[str]:
+    """'all' or a comma list of registered names (each checked, in the order given)."""
+    if text.strip() == "all":
+        return METHODS.names()
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        METHODS.get(name)
+    if not names:
+        raise FmsbenchError("no method given; see `fmsbench methods`")
+    return names
+
+
+def resolve_tasks(hub: Path, task: str | None) -> list[str]:
+    """None: the hub's only task (error if several); 'all': every task; else a comma list of task names."""
+    if task is None:
+        with Benchmark(hub) as bench:
+            return [bench.task]
+    tasks = [t.name for t in summarize_hub(hub).tasks]
+    if task.strip() == "all":
+        return tasks
+    chosen = [t.strip() for t in task.split(",") if t.strip()]
+    for name in chosen:
+        if name not in tasks:
+            raise FmsbenchError(f"hub {hub} has no task '{name}'; its tasks are: {', '.join(tasks)}")
+    return chosen
+
+
+def _overrides_for(methods: list[str], overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Give each method the overrides it knows; a setting that no chosen method knows is an error."""
+    known = {m: set(METHODS.get(m)(0).settings()) for m in methods}
+    for key in overrides:
+        if not any(key in names for names in known.values()):
+            choices = sorted(set().union(*known.values()))
+            raise UnknownNameError(f"no chosen method has a setting '{key}'; settings: {', '.join(choices)}")
+    return {m: {k: v for k, v in overrides.items() if k in known[m]} for m in methods}
+
+
+def plan_runs(methods: str, hub: Path, task: str | None, seeds: Sequence[int], budget: int, out: Path,
+              tau_budgets: Sequence[int] = (50, 100), overrides: dict[str, Any] | None = None) -> list[RunSpec]:
+    """Every (method, task, seed) run of one command, in that order."""
+    if budget < 1:
+        raise FmsbenchError(f"--budget must be at least 1 epoch, got {budget}")
+    names = resolve_methods(methods)
+    per_method = _overrides_for(names, overrides or {})
+    specs = []
+    for task_name in resolve_tasks(Path(hub), task):
+        with Benchmark(hub, task_name) as bench:
+            hub_name, fingerprint = bench.hub_name, hub_fingerprint(bench)
+        specs.extend(
+            RunSpec(name, str(hub), hub_name, fingerprint, task_name, seed, budget, tuple(sorted(set(tau_budgets))),
+                    tuple(sorted(per_method[name].items())), str(out))
+            for name in names for seed in seeds
+        )
+    return specs
+
+
+# --------------------------------------------------------------------------- execution
+def is_finished(spec: RunSpec) -> bool:
+    """True if `spec.path` holds this very run; an existing file from another hub build or setup is an error."""
+    if not spec.path.exists():
+        return False
+    meta = Trajectory.load(spec.path).meta
+    wanted = {"hub_fingerprint": spec.fingerprint, "budget": spec.budget, "tau_budgets": list(spec.tau_budgets),
+              "settings": spec.settings()}
+    for key, value in wanted.items():
+        if getattr(meta, key) != value:
+            raise TrajectoryError(
+                f"{spec.path} exists with a different {key.replace('_', ' ')} ({getattr(meta, key)} vs {value}); "
+                "delete it or choose another --out"
+            )
+    return True
+
+
+@contextlib.contextmanager
+def seeded_torch(seed: int) -> Iterator[None]:
+    """Seed torch's global generator, one thread, deterministic algorithms; restore all three afterwards."""
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+
+
+def execute(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Trajectory:
+    """Replay one run and write its trajectory atomically."""
+    with Benchmark(spec.hub, spec.task) as bench, seeded_torch(spec.seed):
+        method = METHODS.get(spec.method)(spec.seed, **dict(spec.overrides))
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        start = time.perf_counter()
+        result = replay(method, bench, spec.budget, tau_budgets=spec.tau_budgets,
+                        on_step=None if on_progress is None else lambda s: on_progress(spec.label, s.cum_epochs))
+        meta = RunMeta(
+            method=spec.method, hub_path=spec.hub, hub_name=bench.hub_name, hub_fingerprint=spec.fingerprint,
+            task=spec.task, seed=spec.seed, budget=spec.budget, tau_budgets=list(spec.tau_budgets),
+            settings=method.settings(), fmsbench_version=__version__, y_star=bench.best_val,
+            worst_final_val=bench.worst_final_val, n_configs=bench.n_configs, max_epoch=bench.max_epoch,
+            created=created, wall_seconds=time.perf_counter() - start,
+        )
+    trajectory = Trajectory(meta, result.steps, result.tau)
+    trajectory.save(spec.path)
+    return trajectory
+
+
+def run_all(specs: Sequence[RunSpec], jobs: int = 1, on_progress: ProgressCallback | None = None) -> RunOutcome:
+    """Execute every unfinished run: in this process (jobs=1) or in `jobs` worker processes."""
+    if jobs < 1:
+        raise FmsbenchError(f"--jobs must be at least 1, got {jobs}")
+    skipped = [spec for spec in specs if is_finished(spec)]
+    pending = [spec for spec in specs if spec not in skipped]
+    if jobs == 1 or len(pending) <= 1:
+        for spec in pending:
+            execute(spec, on_progress)
+    else:
+        _run_in_pool(pending, jobs, on_progress or (lambda label, done: None))
+    return RunOutcome(pending, skipped)
+
+
+def _run_in_pool(specs: list[RunSpec], jobs: int, on_progress: ProgressCallback) -> None:
+    context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools mid-state
+    with context.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        queue = manager.Queue()
+        remaining = {pool.submit(_execute_reporting, spec, queue) for spec in specs}
+        try:
+            while remaining:
+                finished, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(queue, on_progress)
+                for future in finished:
+                    future.result()  # re-raise a worker's error here
+        finally:
+            for future in remaining:
+                future.cancel()
+        _drain(queue, on_progress)
+
+
+def _execute_reporting(spec: RunSpec, queue: Any) -> None:
+    execute(spec, lambda label, done: queue.put((label, done)))
+
+
+def _drain(queue: Any, on_progress: ProgressCallback) -> None:
+    while True:
+        try:
+            label, done = queue.get_nowait()
+        except Empty:
+            return
+        on_progress(label, done)

@@ -1,0 +1,146 @@
+"""Trajectory files: one JSON per (method, hub, task, seed) at results/<hub>/<task>/<method>/seed<k>.json.
+
+Format (version 1)::
+
+    {"format": "fmsbench-trajectory", "format_version": 1,
+     "meta":  {method, hub_path, hub_name, hub_fingerprint, task, seed, budget, tau_budgets, settings,
+               fmsbench_version, y_star, worst_final_val, n_configs, max_epoch, created, wall_seconds},
+     "tau":   {"<budget>": tau or null, ...},
+     "steps": [{step, config, epoch, cost, cum_epochs, cum_seconds, val_acc, incumbent_val, incumbent_test,
+                regret, normalised_regret, fit_seconds, tau}, ...]}
+
+`TIMING_FIELDS` vary between identical runs; every other number is a function of (hub, method, settings, seed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fmsbench.atomic import write_text_atomic
+from fmsbench.errors import FmsbenchError
+from fmsbench.hub.benchmark import Benchmark
+
+FORMAT_NAME = "fmsbench-trajectory"
+FORMAT_VERSION = 1
+TIMING_FIELDS = {"meta": ("created", "wall_seconds"), "steps": ("fit_seconds",)}
+
+
+class TrajectoryError(FmsbenchError):
+    """A trajectory file that is unreadable, foreign, or does not match the run or hub it is used for."""
+
+    exit_code = 2
+
+
+@dataclass
+class StepRecord:
+    """One paid proposal: `config` advanced to `epoch` at a cost of `cost` epochs."""
+
+    step: int
+    config: int
+    epoch: int
+    cost: int
+    cum_epochs: int
+    cum_seconds: float
+    val_acc: float
+    incumbent_val: float
+    incumbent_test: float
+    regret: float
+    normalised_regret: float
+    fit_seconds: float
+    tau: float | None = None
+
+
+@dataclass
+class RunMeta:
+    method: str
+    hub_path: str
+    hub_name: str
+    hub_fingerprint: str
+    task: str
+    seed: int
+    budget: int
+    tau_budgets: list[int]
+    settings: dict[str, Any]
+    fmsbench_version: str
+    y_star: float
+    worst_final_val: float
+    n_configs: int
+    max_epoch: int
+    created: str = ""
+    wall_seconds: float = 0.0
+
+
+@dataclass
+class Trajectory:
+    meta: RunMeta
+    steps: list[StepRecord]
+    tau: dict[int, float | None] = field(default_factory=dict)
+
+    def column(self, name: str) -> list[Any]:
+        """One field of every step, in order (e.g. "cum_epochs", "regret")."""
+        return [getattr(step, name) for step in self.steps]
+
+    def to_json(self) -> str:
+        data = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "meta": asdict(self.meta),
+            "tau": {str(budget): _finite(value) for budget, value in self.tau.items()},
+            "steps": [{k: _finite(v) for k, v in asdict(step).items()} for step in self.steps],
+        }
+        return json.dumps(data, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "<string>") -> Trajectory:
+        try:
+            data = json.loads(text)
+            if data.get("format") != FORMAT_NAME:
+                raise TrajectoryError(f"{source} is not an fmsbench trajectory file")
+            if data.get("format_version") != FORMAT_VERSION:
+                raise TrajectoryError(
+                    f"{source} has trajectory format version {data.get('format_version')}, this fmsbench reads "
+                    f"{FORMAT_VERSION}; rerun it"
+                )
+            steps = [StepRecord(**{k: _nan_if_none(k, v) for k, v in s.items()}) for s in data["steps"]]
+            tau = {int(budget): value for budget, value in data["tau"].items()}
+            return cls(RunMeta(**data["meta"]), steps, tau)
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+            raise TrajectoryError(f"{source} is not a readable trajectory file ({error}); delete it and rerun") from None
+
+    def save(self, path: Path) -> None:
+        write_text_atomic(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> Trajectory:
+        return cls.from_json(Path(path).read_text(), str(path))
+
+
+def trajectory_path(out: Path, hub_name: str, task: str, method: str, seed: int) -> Path:
+    return Path(out) / hub_name / task / method / f"seed{seed}.json"
+
+
+def hub_fingerprint(bench: Benchmark) -> str:
+    """A digest of one task's configs and curves: tells two builds of a same-named hub apart."""
+    digest = hashlib.sha256()
+    digest.update(f"{bench.hub_name}/{bench.task}/{bench.max_epoch}".encode())
+    digest.update(bench.configs.to_csv().encode())
+    for metric in bench.metrics:
+        digest.update(bench.all_curves(metric).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: undefined numbers (tau of a constant prediction, regret before any step) become null."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+_NULLABLE = {"tau"}
+
+
+def _nan_if_none(key: str, value: Any) -> Any:
+    return math.nan if value is None and key not in _NULLABLE else value

@@ -1,0 +1,279 @@
+"""Tables and plots from trajectory files: Kendall's tau and regret per method, hub/task and budget.
+
+Layout of the paper's Table 1 (Mehta et al. 2024, arXiv 2406.18630): rows = methods in `METHOD_ORDER`
+(then any others, alphabetically), columns = hub/task x budget, cells = mean ± standard error over seeds.
+Metric definitions come from `fmsbench.metrics`; this module only gathers, aggregates and renders.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.table import Table
+
+from fmsbench.atomic import atomic_path
+from fmsbench.errors import FmsbenchError, UnknownNameError
+from fmsbench.metrics import DEFINITIONS, average_rank, mean_and_sem, values_at_budgets
+from fmsbench.replay.trajectory import Trajectory
+
+METHOD_ORDER = ("random", "gp", "dyhpo", "dyhpo-nocnn", "fms-flat", "fms-flat-nocnn", "fms-nfn", "fms-nfn-nocnn",
+                "fms-gmn", "fms-gmn-nocnn")
+REGRET_METRICS = ("regret", "normalised_regret", "incumbent_test")
+COLUMNS = ["metric", "hub", "task", "method", "budget", "mean", "sem", "n"]
+REGRET_FLOOR = 1e-4  # log-scale plots cannot show zero regret
+
+
+class ResultsError(FmsbenchError):
+    """A results folder that is missing, empty, or mixes results of different hubs."""
+
+    exit_code = 2
+
+
+@dataclass
+class Report:
+    """Long-format summary (one row per metric, hub, task, method, budget) and the plots written."""
+
+    summary: pd.DataFrame
+    plots: list[Path] = field(default_factory=list)
+
+
+def method_order(names: set[str] | list[str]) -> list[str]:
+    """The paper's canonical order first, then the other methods alphabetically."""
+    names = set(names)
+    return [m for m in METHOD_ORDER if m in names] + sorted(names - set(METHOD_ORDER))
+
+
+# --------------------------------------------------------------------------- loading
+def load_results(results_dir: Path) -> list[Trajectory]:
+    """Every trajectory under `results_dir` (laid out <hub>/<task>/<method>/seed<k>.json), checked for consistency."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise ResultsError(f"results folder {results_dir} does not exist; run `fmsbench run --out {results_dir}` first")
+    files = sorted(results_dir.rglob("seed*.json"))
+    if not files:
+        raise ResultsError(f"no trajectories (seed*.json) under {results_dir}; run `fmsbench run --out {results_dir}` first")
+    trajectories = [Trajectory.load(path) for path in files]
+    builds: dict[tuple[str, str], tuple[str, Path]] = {}
+    for path, trajectory in zip(files, trajectories, strict=True):
+        meta = trajectory.meta
+        expected = (meta.hub_name, meta.task, meta.method, f"seed{meta.seed}.json")
+        actual = path.parts[-4:]
+        if tuple(actual) != expected:
+            raise ResultsError(f"{path} holds {'/'.join(expected)} of hub '{meta.hub_name}'; it is misplaced")
+        first = builds.setdefault((meta.hub_name, meta.task), (meta.hub_fingerprint, path))
+        if first[0] != meta.hub_fingerprint:
+            raise ResultsError(
+                f"{path} and {first[1]} come from different builds of hub '{meta.hub_name}' (task {meta.task}); "
+                "rerun one of them on the same hub file"
+            )
+    return trajectories
+
+
+# --------------------------------------------------------------------------- aggregation
+def _runs(trajectories: list[Trajectory]) -> dict[tuple[str, str, str], list[Trajectory]]:
+    groups: dict[tuple[str, str, str], list[Trajectory]] = {}
+    for t in trajectories:
+        groups.setdefault((t.meta.hub_name, t.meta.task, t.meta.method), []).append(t)
+    return groups
+
+
+def _at_budget(trajectory: Trajectory, column: str, budget: int) -> float:
+    """A step field at cumulative budget B; NaN if the run's budget is below B."""
+    if budget > trajectory.meta.budget:
+        return math.nan
+    return float(values_at_budgets(trajectory.column("cum_epochs"), trajectory.column(column), [budget])[0])
+
+
+def summarise(trajectories: list[Trajectory], budgets: list[int], tau: bool = True, regret: bool = True) -> pd.DataFrame:
+    """Mean, standard error and seed count of each metric per (hub, task, method, budget), plus average ranks."""
+    rows = []
+    for (hub, task, method), runs in _runs(trajectories).items():
+        for budget in budgets:
+            if tau:
+                values = [t.tau.get(budget) for t in runs]
+                rows.append(["tau", hub, task, method, budget,
+                             *mean_and_sem([math.nan if v is None else v for v in values])])
+            if regret:
+                for metric in REGRET_METRICS:
+                    rows.append([metric, hub, task, method, budget,
+                                 *mean_and_sem([_at_budget(t, metric, budget) for t in runs])])
+    summary = pd.DataFrame(rows, columns=COLUMNS)
+    if tau:
+        has_tau = summary[summary.metric == "tau"].groupby("method")["n"].sum()
+        summary = summary[(summary.metric != "tau") | summary.method.map(has_tau > 0)]
+    if regret:
+        summary = pd.concat([summary, _rank_rows(trajectories, budgets)], ignore_index=True)
+    return summary.reset_index(drop=True)
+
+
+def _rank_rows(trajectories: list[Trajectory], budgets: list[int]) -> pd.DataFrame:
+    """Average rank over every (hub, task) of each method's mean regret, on the seeds every method ran."""
+    groups = _runs(trajectories)
+    tasks = sorted({(hub, task) for hub, task, _ in groups})
+    if len(tasks) < 2:
+        return pd.DataFrame(columns=COLUMNS)
+    methods = method_order({method for _, _, method in groups})
+    rows = []
+    for budget in budgets:
+        scores = pd.DataFrame(index=methods, columns=[f"{h}/{t}" for h, t in tasks], dtype=float)
+        for hub, task in tasks:
+            runs = {m: {t.meta.seed: t for t in groups.get((hub, task, m), [])} for m in methods}
+            seeds = set.intersection(*(set(r) for r in runs.values()))
+            for method in methods:
+                values = [_at_budget(runs[method][s], "regret", budget) for s in sorted(seeds)]
+                scores.loc[method, f"{hub}/{task}"] = np.mean(values) if values else math.nan
+        for method, rank in average_rank(scores).items():
+            rows.append(["average_rank", "", "", method, budget, rank, math.nan, len(tasks)])
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+# --------------------------------------------------------------------------- plots
+def plot_regret(trajectories: list[Trajectory], out: Path) -> list[Path]:
+    """One PNG per hub: mean regret ± standard error against cumulative epochs, log y, one panel per task;
+    plus the average rank per epoch when the hub has several tasks."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = _runs(trajectories)
+    written = []
+    for hub in sorted({h for h, _, _ in groups}):
+        tasks = sorted({t for h, t, _ in groups if h == hub})
+        figure, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.6), squeeze=False)
+        means: dict[str, pd.DataFrame] = {}
+        for axis, task in zip(axes[0], tasks, strict=True):
+            methods = method_order({m for h, t, m in groups if (h, t) == (hub, task)})
+            grid = np.arange(1, max(r.meta.budget for m in methods for r in groups[(hub, task, m)]) + 1)
+            table = pd.DataFrame(index=grid)
+            for method in methods:
+                seeds = pd.DataFrame([values_at_budgets(r.column("cum_epochs"), r.column("regret"), grid)
+                                      for r in groups[(hub, task, method)]], columns=grid)
+                mean, sem = seeds.mean().to_numpy(), seeds.sem().fillna(0.0).to_numpy()  # NaN before the first step
+                table[method] = mean
+                line, = axis.plot(grid, np.maximum(mean, REGRET_FLOOR), label=method)
+                axis.fill_between(grid, np.maximum(mean - sem, REGRET_FLOOR), np.maximum(mean + sem, REGRET_FLOOR),
+                                  color=line.get_color(), alpha=0.2)
+            means[task] = table
+            axis.set(yscale="log", title=f"{hub} / {task}", xlabel="cumulative epochs",
+                     ylabel=f"regret (floored at {REGRET_FLOOR:g})")
+        axes[0][-1].legend(fontsize="small")
+        written.append(_save(figure, Path(out) / f"regret_{hub}.png"))
+        if len(tasks) > 1:
+            written.append(_plot_ranks(means, hub, Path(out) / f"rank_{hub}.png"))
+    return written
+
+
+def _plot_ranks(means: dict[str, pd.DataFrame], hub: str, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    ranks = sum(table.rank(axis=1) for table in means.values()) / len(means)
+    figure, axis = plt.subplots(figsize=(5, 3.6))
+    for method in method_order(set(ranks.columns)):
+        axis.plot(ranks.index, ranks[method], label=method)
+    axis.set(title=f"{hub}: average rank over {len(means)} tasks", xlabel="cumulative epochs", ylabel="rank (1 = best)")
+    axis.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def _save(figure: object, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()  # type: ignore[attr-defined]
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=120)  # type: ignore[attr-defined]
+    plt.close(figure)  # type: ignore[arg-type]
+    return path
+
+
+# --------------------------------------------------------------------------- building and rendering
+def build_report(results_dir: Path, budgets: list[int], tau: bool = True, regret: bool = True,
+                 plot: bool = False, out: Path | None = None, methods: list[str] | None = None) -> Report:
+    """Load, check and summarise the trajectories under `results_dir` (of `methods`, default all); write plots
+    to `out` (default RESULTS_DIR/plots) if asked."""
+    trajectories = load_results(results_dir)
+    if methods:
+        found = method_order({t.meta.method for t in trajectories})
+        for name in methods:
+            if name not in found:
+                raise UnknownNameError(f"no results for method '{name}' in {results_dir}; found: {', '.join(found)}")
+        trajectories = [t for t in trajectories if t.meta.method in methods]
+    report = Report(summarise(trajectories, budgets, tau=tau, regret=regret))
+    if plot:
+        report.plots = plot_regret(trajectories, out or Path(results_dir) / "plots")
+    return report
+
+
+def _cell(mean: float, sem: float, n: int, digits: int = 3) -> str:
+    if n == 0 or not math.isfinite(mean):
+        return "–"
+    return f"{mean:.{digits}f}" if not math.isfinite(sem) else f"{mean:.{digits}f} ± {sem:.{digits}f}"
+
+
+def wide(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Rows = methods (canonical order), columns = '<hub>/<task> @ <budget>', cells 'mean ± se'."""
+    part = summary[summary.metric == metric]
+    if part.empty:
+        return pd.DataFrame()
+    digits = 2 if metric in ("tau", "average_rank") else 3
+    labels = part.apply(lambda r: f"{r.hub}/{r.task} @ {r.budget}" if r.hub else f"all tasks @ {r.budget}", axis=1)
+    cells = [_cell(m, s, n, digits) for m, s, n in zip(part["mean"], part["sem"], part["n"], strict=True)]
+    table = pd.DataFrame({"method": part.method.to_numpy(), "column": labels.to_numpy(), "cell": cells})
+    columns = list(dict.fromkeys(table.column))
+    pivot = table.pivot(index="method", columns="column", values="cell")
+    return pivot.reindex(index=method_order(set(pivot.index)), columns=columns).fillna("–")
+
+
+_TITLES = {"tau": "Kendall's tau-b", "regret": "Regret", "normalised_regret": "Normalised regret",
+           "incumbent_test": "Incumbent test accuracy", "average_rank": "Average rank over tasks (regret)"}
+
+
+def _tables(report: Report) -> list[tuple[str, pd.DataFrame]]:
+    present = list(dict.fromkeys(report.summary.metric))
+    return [(_TITLES[m], wide(report.summary, m)) for m in _TITLES if m in present]
+
+
+def rich_tables(report: Report) -> list[Table]:
+    tables = []
+    for title, frame in _tables(report):
+        table = Table(title=title, title_justify="left")
+        table.add_column("method", style="bold")
+        for column in frame.columns:
+            table.add_column(column.replace(" @ ", "\n") + " epochs", justify="right")
+        for method, row in frame.iterrows():
+            table.add_row(str(method), *row.tolist())
+        tables.append(table)
+    return tables
+
+
+def definitions_text() -> str:
+    return "\n".join(f"- {name}: {text}" for name, text in DEFINITIONS.items())
+
+
+def render_markdown(report: Report) -> str:
+    parts = []
+    for title, frame in _tables(report):
+        header = ["method", *frame.columns]
+        lines = [f"| {' | '.join(header)} |", f"|{'|'.join(['---'] + ['---:'] * len(frame.columns))}|"]
+        lines += [f"| {method} | {' | '.join(row.tolist())} |" for method, row in frame.iterrows()]
+        parts.append(f"### {title}\n\n" + "\n".join(lines))
+    parts.append("### Definitions\n\n" + definitions_text())
+    return "\n\n".join(parts) + "\n"
+
+
+def render_csv(report: Report) -> str:
+    buffer = io.StringIO()
+    report.summary.to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def render_json(report: Report) -> str:
+    records = json.loads(report.summary.to_json(orient="records"))  # NaN -> null
+    return json.dumps({"definitions": DEFINITIONS, "summary": records, "plots": [str(p) for p in report.plots]},
+                      indent=1)

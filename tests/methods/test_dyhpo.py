@@ -1,0 +1,144 @@
+"""DyHPO-family and GP methods on a synthetic hub: initial design, one-epoch EI steps, tau, schedule, failures,
+and the weight-featurizer extension point the FMS variants use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import fmsbench.methods.dyhpo as dyhpo_module
+from fmsbench.errors import FmsbenchError
+from fmsbench.hub.benchmark import Benchmark
+from fmsbench.methods import METHODS
+from fmsbench.methods.deep_kernel import DeepKernelFeatures, DeepKernelSurrogate, SurrogateRows
+from fmsbench.methods.dyhpo import DyHPO, DyHPOSettings, register_dyhpo_variant
+from fmsbench.methods.gp_parts import SurrogateFitError
+from fmsbench.registry import Registry
+from fmsbench.replay import Observation, replay
+from fmsbench.replay.runner import seeded_torch
+
+FAST = {"n_initial": 4, "fit_steps": 30, "refine_steps": 5}
+
+
+@pytest.mark.parametrize("name, settings", [("dyhpo", FAST), ("dyhpo-nocnn", FAST),
+                                            ("gp", {"n_initial": 4, "fit_steps": 30})])
+def test_short_run_initial_design_then_one_epoch_steps(synth_hub: Path, name: str, settings: dict) -> None:
+    with Benchmark(synth_hub) as bench, seeded_torch(0):
+        result = replay(METHODS.get(name)(0, **settings), bench, 14, tau_budgets=(4, 10, 14))
+    steps = result.steps
+    initial = steps[:4]
+    assert len({s.config for s in initial}) == 4 and all(s.epoch == 1 for s in initial)
+    assert all(s.cost == 1 for s in steps) and steps[-1].cum_epochs == 14
+    assert result.tau[4] is None  # reached before the first fit
+    assert all(-1 <= result.tau[b] <= 1 for b in (10, 14))
+    assert all(s.fit_seconds > 0 for s in steps[4:])
+
+
+class ToyFeaturizer(nn.Module):
+    """Mean and std of every tensor of a checkpoint, through a linear layer to 32 dims."""
+
+    def __init__(self, n_tensors: int) -> None:
+        super().__init__()
+        self.project = nn.Linear(2 * n_tensors, 32)
+        self.prepared: list[str] = []
+
+    def prepare(self, arch_id: str, state_dict: dict[str, torch.Tensor]) -> torch.Tensor:
+        self.prepared.append(arch_id)
+        return torch.cat([torch.stack([t.float().mean(), t.float().std()]) for t in state_dict.values()])
+
+    def forward(self, prepared: list[torch.Tensor]) -> torch.Tensor:
+        return self.project(torch.stack(prepared))
+
+
+def test_weight_featurizer_sees_paid_checkpoints_and_trains(synth_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[ToyFeaturizer] = []
+
+    def toy(obs: Observation) -> ToyFeaturizer:
+        built.append(ToyFeaturizer(len(obs.checkpoint(0))))
+        return built[-1]
+
+    monkeypatch.setattr(dyhpo_module, "METHODS", Registry("method"))
+    monkeypatch.setattr(dyhpo_module, "WEIGHT_FEATURIZERS", Registry("weight featurizer"))
+    dyhpo_module.WEIGHT_FEATURIZERS.register("toy")(toy)
+    register_dyhpo_variant("fms-toy", "FMS with a toy featurizer.", featurizer="toy")  # what fms-* will do
+    method = dyhpo_module.METHODS.get("fms-toy")(0, **FAST)
+    with pytest.raises(FmsbenchError, match="fixed"):
+        dyhpo_module.METHODS.get("fms-toy")(0, featurizer="other")
+
+    with Benchmark(synth_hub) as bench, seeded_torch(0):
+        initial_weights = None
+        original_fit = DeepKernelSurrogate.fit
+
+        def spy_fit(self: DeepKernelSurrogate, rows: SurrogateRows, y: torch.Tensor, steps: int) -> None:
+            nonlocal initial_weights
+            initial_weights = self.features.featurizer.project.weight.detach().clone()
+            original_fit(self, rows, y, steps)
+
+        monkeypatch.setattr(DeepKernelSurrogate, "fit", spy_fit)
+        result = replay(method, bench, 10, tau_budgets=(10,))
+        trained = np.zeros(bench.n_configs, int)
+        for step in result.steps:
+            trained[step.config] = step.epoch
+    assert method.settings()["featurizer"] == "toy" and -1 <= result.tau[10] <= 1
+    keys = set(method._prepared)
+    untouched = set(np.flatnonzero(trained == 0).tolist())
+    assert {(c, 0) for c in untouched} <= keys  # EI candidates never touched: their pretrained weights only
+    assert all(epoch <= trained[config] for config, epoch in keys)  # never a checkpoint beyond what was paid
+    assert all(arch == "mlp-s" for arch in built[0].prepared)
+    assert not torch.equal(initial_weights, built[-1].project.weight)  # trained jointly with the GP
+
+
+def test_featurizer_output_shape_is_checked() -> None:
+    class Wrong(ToyFeaturizer):
+        def forward(self, prepared: list[torch.Tensor]) -> torch.Tensor:
+            return super().forward(prepared)[:, :8]
+
+    features = DeepKernelFeatures(3, 5, use_curve=True, featurizer=Wrong(1))
+    rows = SurrogateRows(torch.rand(2, 3), torch.rand(2), torch.rand(2, 5), [torch.rand(2), torch.rand(2)])
+    with pytest.raises(ValueError, match=r"must return \[2, 32\]"):
+        features(rows)
+    assert DeepKernelFeatures(3, 5, use_curve=False)(rows).shape == (2, 128)
+
+
+def test_fit_schedule_scratch_then_refine(synth_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    original_fit = DeepKernelSurrogate.fit
+    monkeypatch.setattr(DeepKernelSurrogate, "fit", lambda self, rows, y, steps: (calls.append(steps),
+                                                                                   original_fit(self, rows, y, 2)))
+    settings = DyHPOSettings(n_initial=3, fit_steps=30, refine_steps=5, scratch_fits=2, patience=1000)
+    with Benchmark(synth_hub) as bench, seeded_torch(0):
+        replay(DyHPO(0, settings), bench, 8)
+    assert calls == [30, 30, 5, 5, 5]
+
+
+def test_numerical_failure_falls_back_to_a_random_candidate(synth_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[Any] = []
+
+    def failing_fit(self: DeepKernelSurrogate, rows: SurrogateRows, y: torch.Tensor, steps: int) -> None:
+        built.append(steps)
+        raise SurrogateFitError("not positive definite")
+
+    monkeypatch.setattr(DeepKernelSurrogate, "fit", failing_fit)
+    method = DyHPO(0, DyHPOSettings(n_initial=3, fit_steps=7))
+    with Benchmark(synth_hub) as bench, seeded_torch(0):
+        result = replay(method, bench, 6, tau_budgets=(6,))
+    assert [s.cost for s in result.steps] == [1] * 6  # fallback proposals are still one-epoch steps
+    assert built == [7, 7] * 3  # every step: a scratch fit and one retry from scratch
+    assert result.tau[6] is None
+
+
+def test_refit_from_scratch_after_patience_without_improvement(synth_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    original_fit = DeepKernelSurrogate.fit
+    monkeypatch.setattr(DeepKernelSurrogate, "fit", lambda self, rows, y, steps: (calls.append(steps),
+                                                                                   original_fit(self, rows, y, 2)))
+    monkeypatch.setattr(Observation, "best_observed", lambda self: 0.5)  # the incumbent never improves
+    settings = DyHPOSettings(n_initial=3, fit_steps=30, refine_steps=5, scratch_fits=1, patience=2)
+    with Benchmark(synth_hub) as bench, seeded_torch(0):
+        replay(DyHPO(0, settings), bench, 8)
+    assert calls == [30, 5, 30, 5, 30]

@@ -1,0 +1,55 @@
+"""`fmsbench run` and `fmsbench methods`: results on disk, identical reruns, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from fmsbench.cli import app
+
+runner = CliRunner()
+
+
+def test_methods_lists_the_registry() -> None:
+    result = runner.invoke(app, ["methods"])
+    assert result.exit_code == 0, result.output
+    for name in ("random", "gp", "dyhpo", "dyhpo-nocnn"):
+        assert name in result.output
+
+
+def test_run_writes_one_file_per_run_and_skips_on_rerun(two_task_hub: Path, tmp_path: Path) -> None:
+    args = ["run", "--method", "random,dyhpo-nocnn", "--hub", str(two_task_hub), "--task", "all", "--seeds", "0-1",
+            "--budget", "6", "--out", str(tmp_path), "--tau-budgets", "6", "--setting", "n_initial=3",
+            "--setting", "fit_steps=20", "--setting", "refine_steps=5"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "8 runs written" in first.output
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json"))
+    assert files == [f"duo/{t}/{m}/seed{s}.json" for t in ("alpha", "beta") for m in ("dyhpo-nocnn", "random")
+                     for s in (0, 1)]
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "0 runs written" in again.output and "8 already finished" in again.output
+
+
+def _one_line_error(result, code: int = 2) -> str:  # noqa: ANN001
+    """The error message, unwrapped (rich wraps long lines at the terminal width)."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith("error:") and result.output.count("error:") == 1, result.output
+    return " ".join(result.output.split())
+
+
+def test_unknown_method_is_one_line(synth_hub: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--method", "hyperbandx", "--hub", str(synth_hub), "--out", str(tmp_path)])
+    assert "unknown method 'hyperbandx'" in _one_line_error(result)
+
+
+def test_missing_hub_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--method", "random", "--hub", str(tmp_path / "none.h5")])
+    assert "does not exist" in _one_line_error(result)
+
+
+def test_bad_seeds_are_one_line(synth_hub: Path) -> None:
+    result = runner.invoke(app, ["run", "--method", "random", "--hub", str(synth_hub), "--seeds", "x"])
+    assert "cannot read seeds" in _one_line_error(result, code=1)

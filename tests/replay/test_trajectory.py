@@ -1,0 +1,38 @@
+"""Trajectory files round-trip through JSON; undefined numbers become null; foreign files are refused."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from fmsbench.replay.trajectory import RunMeta, StepRecord, Trajectory, TrajectoryError, trajectory_path
+
+
+def _trajectory() -> Trajectory:
+    meta = RunMeta("dyhpo", "hubs/x.h5", "x", "abc", "main", 3, 10, [5, 10], {"n_initial": 20}, "0.1.0",
+                   0.9, 0.4, 40, 10, "2025-01-01T00:00:00+00:00", 1.5)
+    steps = [StepRecord(1, 4, 1, 1, 1, 1.2, 0.5, 0.5, 0.49, 0.4, 0.8, 0.0),
+             StepRecord(2, 5, 1, 1, 2, 2.4, 0.6, 0.6, 0.59, 0.3, 0.6, 0.01, math.nan)]
+    return Trajectory(meta, steps, {5: 0.25, 10: None})
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = trajectory_path(tmp_path, "x", "main", "dyhpo", 3)
+    assert path == tmp_path / "x" / "main" / "dyhpo" / "seed3.json"
+    _trajectory().save(path)
+    loaded = Trajectory.load(path)
+    assert loaded.meta == _trajectory().meta
+    assert loaded.tau == {5: 0.25, 10: None}
+    assert loaded.steps[0] == _trajectory().steps[0]
+    assert loaded.steps[1].tau is None  # NaN tau (constant prediction) is stored as null
+    assert '"tau": null' in path.read_text() and "NaN" not in path.read_text()
+    assert loaded.column("cum_epochs") == [1, 2]
+
+
+@pytest.mark.parametrize("text, message", [("{", "not a readable"), ('{"format": "other"}', "not an fmsbench"),
+                                           ('{"format": "fmsbench-trajectory", "format_version": 9}', "version 9")])
+def test_bad_files(text: str, message: str) -> None:
+    with pytest.raises(TrajectoryError, match=message):
+        Trajectory.from_json(text)

@@ -1,0 +1,112 @@
+"""`fmsbench report`: Table-1 layout in four formats, plots, and one-line errors for bad result folders."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hubfakes import two_task_hub  # noqa: F401  (session fixture)
+from typer.testing import CliRunner
+
+from fmsbench.cli import app
+from fmsbench.metrics import mean_and_sem, values_at_budgets
+from fmsbench.replay.runner import plan_runs, run_all
+from fmsbench.replay.trajectory import Trajectory
+from fmsbench.report import build_report, method_order
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def results(two_task_hub: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+    out = tmp_path_factory.mktemp("results")
+    run_all(plan_runs("gp,random", two_task_hub, "all", [0, 1], 8, out, (4, 8), {"n_initial": "5", "fit_steps": "20"}))
+    return out
+
+
+def _report(*args: str) -> str:
+    result = runner.invoke(app, ["report", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_canonical_method_order() -> None:
+    assert method_order({"zeta", "fms-gmn", "random", "dyhpo", "gp", "alpha"}) == [
+        "random", "gp", "dyhpo", "fms-gmn", "alpha", "zeta"]
+
+
+def test_table_format(results: Path) -> None:
+    output = _report(str(results), "--budgets", "4,8")
+    assert output.index("Kendall's tau-b") < output.index("Regret") < output.index("Average rank")
+    regret_table = output[output.index("Regret"):]
+    assert regret_table.index("random") < regret_table.index("gp")  # canonical order, not alphabetical
+    assert "duo/alpha" in output and "duo/beta" in output and "±" in output
+    assert "y* = best validation accuracy" in output  # definitions are printed
+
+
+def test_markdown_format(results: Path) -> None:
+    output = _report(str(results), "--tau", "--budgets", "4,8", "--format", "markdown")
+    assert "| method | duo/alpha @ 4 | duo/alpha @ 8 | duo/beta @ 4 | duo/beta @ 8 |" in output
+    assert "| random |" not in output  # no surrogate, no tau row
+    assert "| gp | – |" in output  # tau at 4 epochs: before the first fit
+    assert "### Regret" not in output and "### Definitions" in output
+
+
+def test_csv_values_are_means_over_seeds(results: Path) -> None:
+    table = pd.read_csv(io.StringIO(_report(str(results), "--regret", "--budgets", "8", "--format", "csv")))
+    assert list(table.columns) == ["metric", "hub", "task", "method", "budget", "mean", "sem", "n"]
+    assert set(table.metric) == {"regret", "normalised_regret", "incumbent_test", "average_rank"}
+    row = table[(table.metric == "regret") & (table.task == "beta") & (table.method == "gp")].iloc[0]
+    runs = [Trajectory.load(results / "duo" / "beta" / "gp" / f"seed{s}.json") for s in (0, 1)]
+    expected = mean_and_sem([values_at_budgets(r.column("cum_epochs"), r.column("regret"), [8])[0] for r in runs])
+    assert (row["mean"], row["sem"], row["n"]) == pytest.approx(expected)
+    ranks = table[table.metric == "average_rank"].set_index("method")["mean"]
+    assert 1 <= ranks["gp"] <= 2 and ranks["gp"] + ranks["random"] == pytest.approx(3)
+
+
+def test_json_format(results: Path) -> None:
+    data = json.loads(_report(str(results), "--budgets", "8", "--format", "json", "--method", "gp"))
+    assert "regret" in data["definitions"]
+    assert {r["method"] for r in data["summary"]} == {"gp"}
+    taus = [r["mean"] for r in data["summary"] if r["metric"] == "tau"]
+    assert len(taus) == 2 and all(t is None or -1 <= t <= 1 for t in taus)
+
+
+def test_plots_are_written(results: Path, tmp_path: Path) -> None:
+    output = _report(str(results), "--regret", "--plot", "--out", str(tmp_path))
+    for name in ("regret_duo.png", "rank_duo.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and name in output
+    assert build_report(results, [8], plot=True).plots[0] == results / "plots" / "regret_duo.png"
+
+
+def _error(*args: str) -> str:
+    result = runner.invoke(app, ["report", *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.output.count("error:") == 1, result.output
+    return " ".join(result.output.split())
+
+
+def test_missing_and_empty_folders(tmp_path: Path) -> None:
+    assert "does not exist" in _error(str(tmp_path / "nowhere"))
+    assert "no trajectories" in _error(str(tmp_path))
+
+
+def test_unknown_method_and_format(results: Path) -> None:
+    assert "no results for method 'dyhpo'" in _error(str(results), "--method", "dyhpo")
+    assert "unknown format 'html'" in _error(str(results), "--format", "html")
+
+
+def test_results_of_another_hub_build_are_refused(results: Path, tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed"
+    shutil.copytree(results, mixed)
+    path = mixed / "duo" / "alpha" / "random" / "seed1.json"
+    data = json.loads(path.read_text())
+    data["meta"]["hub_fingerprint"] = "0123456789abcdef"
+    path.write_text(json.dumps(data))
+    assert "different builds of hub 'duo'" in _error(str(mixed))
+    shutil.move(str(mixed / "duo" / "beta" / "gp"), str(mixed / "duo" / "beta" / "random-moved"))
+    assert "misplaced" in _error(str(mixed / "duo" / "beta"))
