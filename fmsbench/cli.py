@@ -56,6 +56,7 @@ def build_hub_command(
     recipe_option: Annotated[str | None, typer.Option("--recipe", help="Alias of RECIPE (overrides it).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the hub file <recipe name>.h5.")] = Path("hubs"),
     data_root: Annotated[str | None, typer.Option(help="Where real datasets live (default $FMSBENCH_DATA_ROOT or ~/.cache/fmsbench/data).")] = None,
+    download: Annotated[bool, typer.Option(help="Let torchvision download missing real datasets (needs internet).")] = False,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     keep_shards: Annotated[bool, typer.Option(help="Keep per-job shard files after packing.")] = False,
 ) -> None:
@@ -82,8 +83,8 @@ def build_hub_command(
                 bars[phase] = progress.add_task(phase, total=total)
             progress.update(bars[phase], completed=done)
 
-        report = build_hub(spec, out, data_root=data_root, workers=workers, on_progress=on_progress,
-                           keep_shards=keep_shards)
+        report = build_hub(spec, out, data_root=data_root, download=download, workers=workers,
+                           on_progress=on_progress, keep_shards=keep_shards)
     if report.jobs_run == 0:
         console.print(f"[green]{report.path}[/] is already built from this recipe; nothing to do")
         return

@@ -48,6 +48,7 @@ def build_hub(
     out_dir: Path | str = "hubs",
     *,
     data_root: str | None = None,
+    download: bool = False,
     workers: int | None = None,
     executor: str = "local",
     on_progress: ProgressCallback | None = None,
@@ -59,7 +60,7 @@ def build_hub(
     jobs_total = len(plan.pretrain_jobs) + len(plan.finetune_jobs)
     if _already_built(out, recipe):
         return BuildReport(out, 0, jobs_total, 0, 0.0, time.perf_counter() - start)
-    _check_datasets(plan, data_root)
+    _check_datasets(plan, data_root, download)
     shard_dir = out.with_suffix(".shards")
     shard_dir.mkdir(parents=True, exist_ok=True)
     pool = EXECUTORS.get(executor)(workers=workers)
@@ -91,11 +92,11 @@ def _already_built(out: Path, recipe: Recipe) -> bool:
         return False
 
 
-def _check_datasets(plan: Plan, data_root: str | None) -> None:
-    """Load every dataset once up front, so a missing one fails in a second, not after pretraining."""
+def _check_datasets(plan: Plan, data_root: str | None, download: bool) -> None:
+    """Load (or download) every dataset once up front, so a missing one fails in a second, not after pretraining."""
     specs = {job.dataset for job in plan.pretrain_jobs} | {job.dataset for job in plan.finetune_jobs}
     for spec in sorted(specs, key=repr):
-        load_dataset(spec, data_root)
+        load_dataset(spec, data_root, download)
 
 
 def pack(plan: Plan, shard_dir: Path, out: Path) -> None:

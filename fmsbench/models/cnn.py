@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from fmsbench.models.base import MODELS, size_config
 
-SIZES = {"s": (16, 32), "m": (32, 64, 128)}
+SIZES = {"s": (16, 32), "m": (32, 64)}
 
 
 class PlainCNN(nn.Module):

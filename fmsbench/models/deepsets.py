@@ -1,8 +1,14 @@
-"""`deepsets`: an image as the set of its pixels ("Deep Sets", Zaheer et al., arXiv 1703.06114): a per-pixel MLP
-phi, mean pooling over pixels (permutation invariant), an MLP rho, dropout and a linear head."""
+"""`deepsets`: an image as the set of its pixels ("Deep Sets", Zaheer et al., arXiv 1703.06114).
+
+Each set element is a pixel (its channel values and its position); phi is an MLP applied to every element, the
+set is mean-pooled (invariant to the order of the elements), then an MLP rho, dropout and a linear head. phi's
+first layer on (value, one-hot position) is `Linear(value) + pos_embed[position]`, which is how it is written:
+without the position, a pixel set only knows the image's colour histogram.
+"""
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from fmsbench.models.base import MODELS, size_config
@@ -11,21 +17,24 @@ SIZES = {"s": 32, "m": 64}
 
 
 class DeepSets(nn.Module):
-    def __init__(self, in_channels: int, num_classes: int, hidden: int, dropout: float = 0.0) -> None:
+    def __init__(self, in_channels: int, num_classes: int, image_size: int, hidden: int, dropout: float = 0.0) -> None:
         super().__init__()
-        self.phi = nn.Sequential(nn.Linear(in_channels, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+        self.embed = nn.Linear(in_channels, hidden)
+        self.pos_embed = nn.Parameter(torch.randn(1, image_size * image_size, hidden) * 0.02)
+        self.phi = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.rho = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU())
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         pixels = x.flatten(2).transpose(1, 2)  # [B, H*W, C]: a set of pixels
-        return self.head(self.dropout(self.rho(self.phi(pixels).mean(1))))
+        elements = self.phi(self.embed(pixels) + self.pos_embed)
+        return self.head(self.dropout(self.rho(elements.mean(1))))
 
 
 @MODELS.register("deepsets")
 def deepsets(size: str, *, in_channels: int, num_classes: int, image_size: int, dropout: float = 0.0) -> DeepSets:
-    return DeepSets(in_channels, num_classes, size_config("deepsets", SIZES, size), dropout)
+    return DeepSets(in_channels, num_classes, image_size, size_config("deepsets", SIZES, size), dropout)
 
 
 deepsets.sizes = tuple(SIZES)  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from torchvision.models.resnet import BasicBlock
 from fmsbench.models.base import MODELS, size_config
 
 # (stage widths, blocks per stage)
-SIZES = {"s": ((16, 32), 1), "m": ((16, 32, 64), 2)}
+SIZES = {"s": ((16, 32), 1), "m": ((16, 32), 2)}
 
 
 def _stage(in_width: int, width: int, blocks: int, stride: int) -> nn.Sequential:

@@ -9,7 +9,7 @@ from timm.models.vision_transformer import VisionTransformer
 from fmsbench.models.base import MODELS, size_config
 
 # (embed dim, depth, heads)
-SIZES = {"s": (32, 2, 2), "m": (64, 3, 4)}
+SIZES = {"s": (32, 2, 2), "m": (48, 2, 4)}
 PATCH_GRID = 4
 
 
