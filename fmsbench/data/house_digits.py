@@ -36,18 +36,18 @@ def render(rng: np.random.Generator, count: int, image_size: int) -> tuple[np.nd
     for index, digit in enumerate(labels):
         canvas = Image.new("RGB", (side, side), _colour(bg[index]))
         draw = ImageDraw.Draw(canvas)
-        font = _font(max(6, int(side * rng.uniform(0.6, 0.95))))
+        font = _font(max(6, int(side * rng.uniform(0.85, 1.1))))
         stroke = int(rng.integers(0, 2))
-        spacing = side * rng.uniform(0.5, 0.7)
+        spacing = side * rng.uniform(0.6, 0.75)
         centre = np.array([side / 2, side / 2]) + rng.normal(0, side * 0.04, 2)
         neighbours = rng.integers(0, 10, 2)
         for shift, value in ((-spacing, neighbours[0]), (0.0, digit), (spacing, neighbours[1])):
             draw.text((centre[0] + shift, centre[1]), str(value), fill=_colour(fg[index]), font=font, anchor="mm",
                       stroke_width=stroke, stroke_fill=_colour(fg[index]))
-        canvas = canvas.rotate(rng.uniform(-12, 12), resample=Image.Resampling.BILINEAR, fillcolor=_colour(bg[index]))
+        canvas = canvas.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR, fillcolor=_colour(bg[index]))
         canvas = canvas.filter(ImageFilter.GaussianBlur(rng.uniform(0.0, 0.8)))
         small = canvas.resize((image_size, image_size), Image.Resampling.BOX)
-        pixels = np.asarray(small, np.float32) + rng.normal(0, rng.uniform(2, 12), (image_size, image_size, 3))
+        pixels = np.asarray(small, np.float32) + rng.normal(0, rng.uniform(2, 8), (image_size, image_size, 3))
         images[index] = np.clip(np.round(pixels), 0, 255).astype(np.uint8).transpose(2, 0, 1)
     return images, labels
 
