@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from fmsbench.data.spec import DatasetSpec
 from fmsbench.errors import RecipeError
+from fmsbench.tomlconfig import build, read_toml
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 KINDS = ("ptm", "simple-cnn")
@@ -62,10 +59,14 @@ class PretrainSection:
 @dataclass(frozen=True)
 class ZooSection:
     """Simple CNN pool (Unterthiner et al. 2020 style): n_models runs of one architecture, each with
-    hyperparameters drawn (seeded) from these lists."""
+    hyperparameters drawn (seeded) from these lists.
+
+    `source` names an imported zoo file (`fmsbench zoo import`, path relative to the working directory): the pool
+    is then its first n_models models, only evaluated on `dataset`, and the training keys here are unused."""
 
     dataset: DatasetConfig
     n_models: int
+    source: str | None = None
     arch: str = "simple-cnn"
     size: str = "s"
     epochs: int = 10
@@ -132,49 +133,10 @@ def resolve_recipe(name_or_path: str | Path) -> Path:
 
 def load_recipe(name_or_path: str | Path) -> Recipe:
     path = resolve_recipe(name_or_path)
-    text = path.read_text()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise RecipeError(f"{path} is not valid TOML: {error}") from None
-    recipe = _build(Recipe, {**data, "text": text}, str(path))
+    data, text = read_toml(path)
+    recipe = build(Recipe, {**data, "text": text}, str(path))
     _validate(recipe, str(path))
     return recipe
-
-
-def _build(cls: type, data: Any, where: str) -> Any:
-    """Build dataclass `cls` from a TOML table, recursing into nested dataclasses and tuples of them."""
-    if not isinstance(data, dict):
-        raise RecipeError(f"{where}: expected a table, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise RecipeError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(sorted(known - {'text'}))}")
-    missing = [f.name for f in dataclasses.fields(cls)
-               if f.name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-    if missing:
-        raise RecipeError(f"{where}: missing required key(s) {', '.join(missing)}")
-    return cls(**{key: _convert(hints[key], value, f"{where}: {key}") for key, value in data.items()})
-
-
-def _convert(hint: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        return None if value is None else _convert(options[0], value, where)
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise RecipeError(f"{where}: expected a list, got {value!r}")
-        item = typing.get_args(hint)[0]
-        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise RecipeError(f"{where}: expected {hint.__name__}, got {value!r}")
-    return value
 
 
 def _validate(recipe: Recipe, where: str) -> None:

@@ -7,6 +7,8 @@ Metric definitions come from `fmsbench.metrics`; this module only gathers, aggre
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import json
 import math
@@ -44,18 +46,28 @@ class Report:
 
 
 def method_order(names: set[str] | list[str]) -> list[str]:
-    """The paper's canonical order first, then the other methods alphabetically."""
-    names = set(names)
-    return [m for m in METHOD_ORDER if m in names] + sorted(names - set(METHOD_ORDER))
+    """The paper's canonical order first, then the other methods alphabetically; an experiment arm's variant
+    "<method> [<label>]" follows its method."""
+
+    def key(name: str) -> tuple[int, str, str]:
+        base, _, label = name.partition(" [")
+        rank = METHOD_ORDER.index(base) if base in METHOD_ORDER else len(METHOD_ORDER)
+        return rank, base, label
+
+    return sorted(set(names), key=key)
 
 
 # --------------------------------------------------------------------------- loading
 def load_results(results_dir: Path) -> list[Trajectory]:
-    """Every trajectory under `results_dir` (laid out <hub>/<task>/<method>/seed<k>.json), checked for consistency."""
+    """Every trajectory under `results_dir` (laid out <hub>/<task>/<method>/seed<k>.json; deeper folders such as an
+    experiment's arms/ are not read), checked for consistency."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise ResultsError(f"results folder {results_dir} does not exist; run `fmsbench run --out {results_dir}` first")
-    files = sorted(results_dir.rglob("seed*.json"))
+    files = sorted(results_dir.glob("*/*/*/seed*.json"))
+    if not files and any(results_dir.rglob("seed*.json")):
+        raise ResultsError(f"{results_dir} holds trajectories, but not as <hub>/<task>/<method>/seed<k>.json; "
+                           "give the results root folder (the --out of `fmsbench run`)")
     if not files:
         raise ResultsError(f"no trajectories (seed*.json) under {results_dir}; run `fmsbench run --out {results_dir}` first")
     trajectories = [Trajectory.load(path) for path in files]
@@ -204,9 +216,15 @@ def build_report(results_dir: Path, budgets: list[int], tau: bool = True, regret
             if name not in found:
                 raise UnknownNameError(f"no results for method '{name}' in {results_dir}; found: {', '.join(found)}")
         trajectories = [t for t in trajectories if t.meta.method in methods]
+    return report_of(trajectories, budgets, tau=tau, regret=regret, plots=(out or Path(results_dir) / "plots") if plot else None)
+
+
+def report_of(trajectories: list[Trajectory], budgets: list[int], *, tau: bool = True, regret: bool = True,
+              plots: Path | None = None) -> Report:
+    """Summary of `trajectories` at `budgets`, and regret plots written to `plots` unless it is None."""
     report = Report(summarise(trajectories, budgets, tau=tau, regret=regret))
-    if plot:
-        report.plots = plot_regret(trajectories, out or Path(results_dir) / "plots")
+    if plots is not None:
+        report.plots = plot_regret(trajectories, plots)
     return report
 
 
@@ -265,6 +283,37 @@ def render_markdown(report: Report) -> str:
         parts.append(f"### {title}\n\n" + "\n".join(lines))
     parts.append("### Definitions\n\n" + definitions_text())
     return "\n\n".join(parts) + "\n"
+
+
+def render_html(report: Report, title: str, description: str = "", protocol: str = "") -> str:
+    """One self-contained HTML page: the tables, the plots inlined as PNG data, the definitions and the protocol."""
+    sections = [f"<h1>{html.escape(title)}</h1>"]
+    if description:
+        sections.append(f"<p>{html.escape(description)}</p>")
+    for heading, frame in _tables(report):
+        sections.append(f"<h2>{html.escape(heading)}</h2>" + frame.to_html(classes="results", border=0))
+    for path in report.plots:
+        data = base64.b64encode(Path(path).read_bytes()).decode()
+        sections.append(f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+                        f"<figcaption>{html.escape(path.stem)}</figcaption></figure>")
+    definitions = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in DEFINITIONS.items())
+    sections.append(f"<h2>Definitions</h2><dl>{definitions}</dl>")
+    if protocol:
+        sections.append(f"<h2>Protocol</h2><pre>{html.escape(protocol)}</pre>")
+    return _HTML_PAGE.format(title=html.escape(title), body="\n".join(sections))
+
+
+_HTML_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 80em; color: #222; }}
+table.results {{ border-collapse: collapse; margin-bottom: 1.5em; }}
+table.results th, table.results td {{ padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }}
+table.results th:first-child, table.results td:first-child {{ text-align: left; }}
+img {{ max-width: 100%; }} pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }} dt {{ font-weight: bold; }}
+</style></head><body>
+{body}
+</body></html>
+"""
 
 
 def render_csv(report: Report) -> str:

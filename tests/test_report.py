@@ -108,5 +108,8 @@ def test_results_of_another_hub_build_are_refused(results: Path, tmp_path: Path)
     data["meta"]["hub_fingerprint"] = "0123456789abcdef"
     path.write_text(json.dumps(data))
     assert "different builds of hub 'duo'" in _error(str(mixed))
-    shutil.move(str(mixed / "duo" / "beta" / "gp"), str(mixed / "duo" / "beta" / "random-moved"))
-    assert "misplaced" in _error(str(mixed / "duo" / "beta"))
+    moved = tmp_path / "moved"
+    shutil.copytree(results, moved)
+    shutil.move(str(moved / "duo" / "beta" / "gp"), str(moved / "duo" / "beta" / "random-moved"))
+    assert "misplaced" in _error(str(moved))
+    assert "give the results root" in _error(str(moved / "duo" / "beta"))

@@ -1,0 +1,199 @@
+"""Experiments: one command reproduces one piece of the paper's evaluation.
+
+An experiment recipe (recipes/experiments/<name>.toml) lists arms; an arm is a sweep of methods x tasks x seeds
+on one hub, optionally with a transfer protocol (the surrogate is meta-trained on source tasks first). Running
+an experiment builds the hubs it names if they are missing, runs every unfinished run, and writes the report.
+
+Layout under the results root (default `results/`)::
+
+    <hub>/<task>/<method>/seed<k>.json                 plain runs, shared with `fmsbench run` and other experiments
+    arms/<label>/<hub>/<task>/<method>/seed<k>.json    runs of a labelled arm (e.g. a transfer arm)
+    arms/<label>/transfer/                             the meta-trained surrogate and its protocol (JSON)
+    experiments/<name>/                                experiment.toml (the protocol), report.md, summary.csv,
+                                                       report.html, plots/
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fmsbench.atomic import write_text_atomic
+from fmsbench.errors import RecipeError
+from fmsbench.recipes import RECIPES_DIR
+from fmsbench.replay.runner import ProgressCallback, RunSpec, parse_int_list, plan_runs, run_all
+from fmsbench.replay.trajectory import Trajectory
+from fmsbench.tomlconfig import build, read_toml
+
+EXPERIMENTS_DIR = RECIPES_DIR / "experiments"
+
+
+@dataclass(frozen=True)
+class TransferSection:
+    """Meta-train the method's surrogate on `source_tasks` of the same hub before the target run.
+
+    exclude_arch: an architecture whose configs are left out of the meta-training data (held-out setting);
+    configs_per_task: configs per source task whose whole curves (and checkpoints) are used (0: all);
+    steps: Adam steps of meta-training; seed: seeds the choice of configs and the meta-training.
+    """
+
+    source_tasks: tuple[str, ...]
+    exclude_arch: str | None = None
+    configs_per_task: int = 0
+    steps: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ArmSection:
+    """One sweep. hub: a hub recipe (bundled name or .toml; built into the hubs folder if missing) or a built .h5;
+    label: results of a labelled arm go to arms/<label>/ and show as "<method> [<label>]" in the report."""
+
+    hub: str
+    methods: tuple[str, ...]
+    label: str = ""
+    tasks: tuple[str, ...] = ()
+    seeds: str = "0-4"
+    budget: int = 100
+    tau_budgets: tuple[int, ...] = (50, 100)
+    settings: dict[str, Any] = field(default_factory=dict)
+    transfer: TransferSection | None = None
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    budgets: tuple[int, ...] = (50, 100)
+    tau: bool = True
+    regret: bool = True
+    plot: bool = True
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    arms: tuple[ArmSection, ...]
+    report: ReportSection = ReportSection()
+    text: str = field(default="", compare=False, repr=False)
+
+
+def experiment_names() -> list[str]:
+    return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.toml"))
+
+
+def load_experiment(name_or_path: str | Path) -> Experiment:
+    """A bundled experiment name (recipes/experiments/) or a path to an experiment .toml."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = EXPERIMENTS_DIR / f"{name_or_path}.toml"
+        if not path.is_file():
+            raise RecipeError(f"unknown experiment '{name_or_path}'; bundled experiments: {', '.join(experiment_names())}"
+                              " (or give a .toml path)")
+    elif not path.is_file():
+        raise RecipeError(f"experiment file {path} does not exist")
+    data, text = read_toml(path)
+    experiment = build(Experiment, {**data, "text": text}, str(path))
+    labels = [arm.label for arm in experiment.arms]
+    if not experiment.arms or any(arm.transfer and not arm.label for arm in experiment.arms):
+        raise RecipeError(f"{path}: give at least one [[arms]], and a label to every arm with a transfer section")
+    if len(set(filter(None, labels))) != len(list(filter(None, labels))):
+        raise RecipeError(f"{path}: arm labels must be unique")
+    return experiment
+
+
+@dataclass
+class ExperimentOutcome:
+    folder: Path
+    written: int
+    skipped: int
+
+
+ArmProgress = Callable[[ArmSection, list[RunSpec]], ProgressCallback | None]
+
+
+def arm_results(results: Path, arm: ArmSection) -> Path:
+    return Path(results) / "arms" / arm.label if arm.label else Path(results)
+
+
+def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs: Path = Path("hubs"), *,
+                   jobs: int = 1, ensure_hub: Callable[[str, Path], Path] | None = None,
+                   on_arm: ArmProgress | None = None) -> ExperimentOutcome:
+    """Build missing hubs, meta-train transfer arms, run every unfinished run; save the protocol with the results.
+
+    `ensure_hub(hub, hubs)` returns the hub file of an arm (the CLI passes one that shows build progress).
+    """
+    folder = Path(results) / "experiments" / experiment.name
+    write_text_atomic(folder / "experiment.toml", experiment.text)
+    ensure = ensure_hub or hub_file
+    written = skipped = 0
+    for arm in experiment.arms:
+        hub = ensure(arm.hub, Path(hubs))
+        out = arm_results(results, arm)
+        overrides = {key: str(value) for key, value in arm.settings.items()}
+        if arm.transfer is not None:
+            overrides["warm_start"] = str(_meta_train(arm, hub, out / "transfer", overrides))
+        tasks = ",".join(arm.tasks) if arm.tasks else "all"
+        specs = plan_runs(",".join(arm.methods), hub, tasks, parse_int_list(arm.seeds, "seeds"), arm.budget, out,
+                          arm.tau_budgets, overrides)
+        outcome = run_all(specs, jobs, on_arm(arm, specs) if on_arm else None)
+        written, skipped = written + len(outcome.written), skipped + len(outcome.skipped)
+    return ExperimentOutcome(folder, written, skipped)
+
+
+def hub_file(hub: str, hubs: Path) -> Path:
+    """A built hub file: `hub` itself if it names a .h5, else the hub of recipe `hub`, built if missing."""
+    if hub.endswith(".h5"):
+        return Path(hub)
+    from fmsbench.hub.build import build_hub
+    from fmsbench.recipes import load_recipe
+
+    return build_hub(load_recipe(hub), hubs).path
+
+
+def _meta_train(arm: ArmSection, hub: Path, folder: Path, overrides: dict[str, str]) -> Path:
+    from fmsbench.methods.transfer import meta_train
+
+    transfer = arm.transfer
+    assert transfer is not None
+    if len(arm.methods) != 1:
+        raise RecipeError(f"arm '{arm.label}': a transfer arm runs exactly one method, got {', '.join(arm.methods)}")
+    return meta_train(arm.methods[0], hub, transfer.source_tasks, folder, exclude_arch=transfer.exclude_arch,
+                      configs_per_task=transfer.configs_per_task, steps=transfer.steps, seed=transfer.seed,
+                      overrides=overrides)
+
+
+def _hub_name(hub: str) -> str:
+    if hub.endswith(".h5"):
+        from fmsbench.hub.info import summarize_hub
+
+        return summarize_hub(hub).recipe_name
+    from fmsbench.recipes import load_recipe
+
+    return load_recipe(hub).name
+
+
+def experiment_trajectories(experiment: Experiment, results: Path) -> list[Trajectory]:
+    """The finished runs of the experiment's arms (their hub, tasks, methods, seeds and budget only); a labelled
+    arm's methods are shown as "<method> [<label>]"."""
+    from fmsbench.report import load_results
+
+    trajectories = []
+    for arm in experiment.arms:
+        hub, seeds = _hub_name(arm.hub), set(parse_int_list(arm.seeds, "seeds"))
+        for trajectory in load_results(arm_results(results, arm)):
+            meta = trajectory.meta
+            if (meta.hub_name != hub or meta.method not in arm.methods or meta.seed not in seeds
+                    or meta.budget != arm.budget or (arm.tasks and meta.task not in arm.tasks)):
+                continue
+            if arm.label:
+                trajectory = dataclasses.replace(
+                    trajectory, meta=dataclasses.replace(meta, method=f"{meta.method} [{arm.label}]"))
+            trajectories.append(trajectory)
+    unique = {(t.meta.hub_name, t.meta.task, t.meta.method, t.meta.seed): t for t in trajectories}
+    if not unique:
+        raise RecipeError(f"no finished runs of experiment '{experiment.name}' under {results}; "
+                          f"run `fmsbench experiment {experiment.name}` first")
+    return list(unique.values())

@@ -1,0 +1,125 @@
+"""Experiments (recipes -> runs -> report) and the `check` regression gate, on a synthetic two-task hub."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hubfakes import two_task_hub  # noqa: F401  (session fixture)
+
+from fmsbench.check import Baseline, compare, failed, measure, write_baseline
+from fmsbench.errors import RecipeError
+from fmsbench.experiment import (
+    EXPERIMENTS_DIR, experiment_names, experiment_trajectories, load_experiment, run_experiment,
+)
+from fmsbench.methods import METHODS
+
+FAST = '{ n_initial = 3, fit_steps = 20 }'
+
+
+def _experiment(tmp_path: Path, hub: Path, extra: str = "", name: str = "small") -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'''name = "{name}"
+description = "two methods on a synthetic hub"
+
+[[arms]]
+hub = "{hub}"
+methods = ["random", "gp"]
+seeds = "0-1"
+budget = 8
+tau_budgets = [4, 8]
+settings = {FAST}
+{extra}
+[report]
+budgets = [4, 8]
+''')
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished(two_task_hub: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:  # noqa: F811
+    folder = tmp_path_factory.mktemp("experiment")
+    recipe = _experiment(folder, two_task_hub)
+    outcome = run_experiment(load_experiment(recipe), folder / "results")
+    assert (outcome.written, outcome.skipped) == (2 * 2 * 2, 0)
+    return recipe, folder / "results"
+
+
+@pytest.mark.parametrize("name", experiment_names())
+def test_bundled_experiments_parse_and_name_registered_methods(name: str) -> None:
+    experiment = load_experiment(name)
+    assert experiment.name == name and experiment.arms
+    for arm in experiment.arms:
+        for method in arm.methods:
+            assert method in METHODS, f"{name}: unknown method {method}"
+
+
+def test_the_paper_experiments_are_bundled() -> None:
+    assert {"table1", "regret", "ablations", "generalisation", "ci"} <= set(experiment_names())
+    generalisation = load_experiment("generalisation")
+    transfers = [arm.transfer for arm in generalisation.arms if arm.transfer]
+    assert len(transfers) == 2 and any(t.exclude_arch for t in transfers)
+    assert any(arm.transfer is None for arm in generalisation.arms), "the no-transfer arm is the comparison"
+
+
+def test_experiment_recipe_errors_are_named(tmp_path: Path, two_task_hub: Path) -> None:  # noqa: F811
+    bad = _experiment(tmp_path, two_task_hub).read_text().replace("budget = 8", "budgett = 8")
+    (tmp_path / "bad.toml").write_text(bad)
+    with pytest.raises(RecipeError, match="arms\\[0\\]: unknown key\\(s\\) budgett"):
+        load_experiment(tmp_path / "bad.toml")
+    with pytest.raises(RecipeError, match="bundled experiments: .*table1"):
+        load_experiment("table2")
+
+
+def test_run_saves_the_protocol_and_skips_finished_runs(finished: tuple[Path, Path]) -> None:
+    recipe, results = finished
+    assert (results / "experiments" / "small" / "experiment.toml").read_text() == recipe.read_text()
+    again = run_experiment(load_experiment(recipe), results)
+    assert (again.written, again.skipped) == (0, 8)
+    runs = experiment_trajectories(load_experiment(recipe), results)
+    assert sorted({(t.meta.task, t.meta.method) for t in runs}) == [
+        ("alpha", "gp"), ("alpha", "random"), ("beta", "gp"), ("beta", "random")]
+
+
+def test_labelled_arms_are_kept_apart(finished: tuple[Path, Path], two_task_hub: Path) -> None:  # noqa: F811
+    recipe, results = finished
+    path = _experiment(recipe.parent, two_task_hub, extra='label = "short"\n', name="labelled")
+    path.write_text(path.read_text().replace("budget = 8\n", "budget = 6\n").replace("[4, 8]\nsettings", "[4]\nsettings"))
+    run_experiment(load_experiment(path), results)
+    assert len(list((results / "arms" / "short").glob("*/*/*/seed*.json"))) == 8
+    methods = {t.meta.method for t in experiment_trajectories(load_experiment(path), results)}
+    assert methods == {"random [short]", "gp [short]"}
+
+
+def test_check_passes_on_its_baseline_and_fails_on_a_worse_result(finished: tuple[Path, Path], tmp_path: Path) -> None:
+    recipe, results = finished
+    experiment = load_experiment(recipe)
+    current = measure(experiment, results)
+    assert {m.metric for m in current} == {"final_regret", "tau@4", "tau@8"}
+    assert not any(m.method == "random" and m.metric.startswith("tau") for m in current), "random has no tau"
+    baseline = write_baseline(tmp_path / "baseline.json", str(recipe), current, {"final_regret": 0.01})
+    assert Baseline.load(tmp_path / "baseline.json").measurements == baseline.measurements
+    assert not failed(compare(baseline, current))
+
+    run = results / "duo" / "alpha" / "gp" / "seed0.json"
+    original = run.read_text()
+    data = json.loads(original)
+    data["steps"][-1]["regret"] += 0.1  # a deliberately worse final regret for one seed: mean +0.05
+    run.write_text(json.dumps(data))
+    try:
+        worse = failed(compare(baseline, measure(experiment, results)))
+    finally:
+        run.write_text(original)
+    assert [(c.key, c.status) for c in worse] == [(("duo", "alpha", "gp", "final_regret"), "worse")]
+    assert worse[0].delta == pytest.approx(0.05)
+
+
+def test_check_reports_missing_measurements(finished: tuple[Path, Path]) -> None:
+    recipe, results = finished
+    current = measure(load_experiment(recipe), results)
+    baseline = Baseline(str(recipe), {"tau": 0.05, "final_regret": 0.01}, current)
+    missing = failed(compare(baseline, [m for m in current if m.method != "gp"]))
+    assert missing and {c.status for c in missing} == {"missing"}
+
+
