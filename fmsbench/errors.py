@@ -32,3 +32,9 @@ class HubError(FmsbenchError):
     """A hub file that is missing, truncated, foreign or of an unsupported schema version."""
 
     exit_code = 2
+
+
+class ZooError(FmsbenchError):
+    """A model zoo to import, or an imported one, whose files are missing, malformed or do not fit the recipe."""
+
+    exit_code = 2

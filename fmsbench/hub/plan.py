@@ -33,12 +33,22 @@ class TrainSettings:
 
 
 @dataclass(frozen=True)
+class ZooSource:
+    """An imported pool model: row `index` of the imported zoo file `path`, whose content hash is `digest`."""
+
+    path: str
+    index: int
+    digest: str
+
+
+@dataclass(frozen=True)
 class PoolModel:
     model_id: str
     arch: str
     size: str
     seed: int
     settings: TrainSettings
+    source: ZooSource | None = None  # set: the job loads this model instead of training one
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,8 @@ def _pool(recipe: Recipe) -> list[PoolModel]:
         ]
     zoo = recipe.zoo
     assert zoo is not None
+    if zoo.source is not None:
+        return _imported_pool(recipe)
     rng = np.random.default_rng([recipe.seed, 1])
     pick = lambda options: options[int(rng.integers(len(options)))]  # noqa: E731
     models = []
@@ -156,6 +168,26 @@ def _pool(recipe: Recipe) -> list[PoolModel]:
         )
         models.append(PoolModel(f"{zoo.arch}-{zoo.size}-zoo{index:04d}", zoo.arch, zoo.size, seed, settings))
     return models
+
+
+def _imported_pool(recipe: Recipe) -> list[PoolModel]:
+    """The first n_models models of an imported zoo file; their pretraining job trains 0 epochs (only evaluates)."""
+    from fmsbench.hub.zoo_file import read_zoo
+
+    zoo = recipe.zoo
+    assert zoo is not None and zoo.source is not None
+    meta = read_zoo(zoo.source)
+    if meta.header.in_channels != recipe.channels:
+        raise RecipeError(f"{zoo.source} holds {meta.header.in_channels}-channel models but the recipe sets "
+                          f"channels = {recipe.channels}")
+    if zoo.n_models > len(meta.model_ids):
+        raise RecipeError(f"zoo.n_models = {zoo.n_models} but {zoo.source} holds only {len(meta.model_ids)} models")
+    evaluate_only = TrainSettings(0, zoo.batch_size, "sgd", 0.0, 0.0, 0.0, 0.0, 0)
+    return [
+        PoolModel(model_id, meta.header.arch, meta.header.size, index, evaluate_only,
+                  ZooSource(str(meta.path.resolve()), index, meta.digest))
+        for index, model_id in enumerate(meta.model_ids[: zoo.n_models])
+    ]
 
 
 def _sample_configs(recipe: Recipe, n_models: int) -> pd.DataFrame:

@@ -1,0 +1,154 @@
+"""Export a hub for tools outside fmsbench: a Syne Tune tabular blackbox, or long-format CSV curves.
+
+`syne-tune` writes the on-disk layout of Syne Tune's blackbox repository (`syne_tune.blackbox_repository`,
+`blackbox_tabular.serialize`/`deserialize`): one folder, one tabular blackbox per task, all tasks sharing the
+hub's configs::
+
+    hyperparameters.parquet      one row per config, one column per search-space axis (model, batch_size, ...)
+    objectives_evaluations.npy   float32 [task, config, seed (1), fidelity, objective]
+    fidelities_values.npy        the fidelities: epochs 1..E
+    configspace.json             each axis as a Syne Tune `choice` over the hub's grid values
+    fidelityspace.json           {"epoch": randint(1, E)}
+    metadata.json                objectives_names, task_names, metric_elapsed_time, metric_default, resource_attr,
+                                 and fmsbench's own keys (hub name, model ids); written last, so a folder without
+                                 it is an unfinished export (Syne Tune checks for the same file)
+
+Objectives are the hub's metrics as `metric_<name>`, plus `metric_elapsed_time` (cumulative training seconds, as
+Syne Tune's simulator expects) and `metric_valid_error` = 1 - val_acc (the default metric; Syne Tune minimises).
+Epoch 0 (the pretrained model before fine-tuning) costs no training, so it is not a Syne Tune fidelity; the
+`csv` export keeps it: one row per (task, config, epoch 0..E) with the config's hyperparameters and every metric.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fmsbench.atomic import atomic_path, write_text_atomic
+from fmsbench.errors import HubError, UnknownNameError
+from fmsbench.hub.benchmark import Benchmark
+from fmsbench.hub.store import open_hub
+
+RESOURCE_ATTR = "epoch"
+ELAPSED_TIME = "metric_elapsed_time"
+DEFAULT_METRIC = "metric_valid_error"
+CSV_NAME = "curves.csv"
+
+
+@dataclass
+class ExportReport:
+    out: Path
+    files: list[Path]
+    tasks: list[str]
+    n_configs: int
+    max_epoch: int
+
+
+def export_hub(hub: Path | str, fmt: str, out: Path | str) -> ExportReport:
+    """Write `hub` to the folder `out` in format `fmt` ("syne-tune" or "csv"); every file is written atomically."""
+    if fmt not in EXPORTERS:
+        raise UnknownNameError(f"unknown export format '{fmt}'; choose one of: {', '.join(EXPORTERS)}")
+    with open_hub(hub) as h5:
+        tasks = sorted(h5["tasks"])
+    out = Path(out)
+    with ExitStack() as stack:
+        benches = [stack.enter_context(Benchmark(hub, task)) for task in tasks]
+        out.mkdir(parents=True, exist_ok=True)
+        files = EXPORTERS[fmt](benches, out)
+        return ExportReport(out, files, tasks, benches[0].n_configs, benches[0].max_epoch)
+
+
+def _all_metrics(bench: Benchmark) -> np.ndarray:
+    """[config, epoch 0..E, metric] of one task, in `bench.metrics` order."""
+    return np.stack([bench.all_curves(metric) for metric in bench.metrics], axis=-1)
+
+
+# ----------------------------------------------------------------- syne-tune
+def _choice(values: list) -> dict:
+    """A Syne Tune `choice(values)` as `syne_tune.config_space.to_dict` serialises it."""
+    return {"domain_cls": "Categorical", "domain_kwargs": {"categories": values},
+            "sampler_cls": "Uniform", "sampler_kwargs": {}}
+
+
+def _randint(lower: int, upper: int) -> dict:
+    return {"domain_cls": "Integer", "domain_kwargs": {"lower": lower, "upper": upper},
+            "sampler_cls": "Uniform", "sampler_kwargs": {}}
+
+
+def objective_names(metrics: list[str]) -> list[str]:
+    return [f"metric_{m}" for m in metrics] + [ELAPSED_TIME, DEFAULT_METRIC]
+
+
+def _objectives(bench: Benchmark) -> np.ndarray:
+    """[config, fidelity 1..E, objective]: the metrics, cumulative training seconds, validation error."""
+    values = _all_metrics(bench)[:, 1:]
+    elapsed = np.cumsum(values[..., bench.metrics.index("seconds")], axis=1)
+    error = 1.0 - values[..., bench.metrics.index("val_acc")]
+    return np.concatenate([values, elapsed[..., None], error[..., None]], axis=-1)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+
+
+def export_syne_tune(benches: list[Benchmark], out: Path) -> list[Path]:
+    first = benches[0]
+    axes = list(first.search_space)
+    hyperparameters = first.configs[axes].reset_index(drop=True)
+    if hyperparameters.duplicated().any():
+        raise HubError(f"{first.path} has configs with identical hyperparameters; "
+                       "a Syne Tune blackbox needs unique rows")
+    metadata = out / "metadata.json"
+    metadata.unlink(missing_ok=True)  # the folder reads as unfinished until the new metadata lands
+    files = [out / name for name in ("hyperparameters.parquet", "objectives_evaluations.npy", "fidelities_values.npy",
+                                     "configspace.json", "fidelityspace.json", "metadata.json")]
+    with atomic_path(files[0]) as tmp:
+        hyperparameters.to_parquet(tmp, index=False, compression="gzip")
+    objectives = np.stack([_objectives(bench) for bench in benches])[:, :, None].astype(np.float32)
+    _save_npy(files[1], objectives)
+    _save_npy(files[2], np.arange(1, first.max_epoch + 1, dtype=np.int64))
+    write_text_atomic(files[3], json.dumps({axis: _choice(values) for axis, values in first.search_space.items()}))
+    write_text_atomic(files[4], json.dumps({RESOURCE_ATTR: _randint(1, first.max_epoch)}))
+    write_text_atomic(files[5], json.dumps({
+        "objectives_names": objective_names(first.metrics),
+        "task_names": [bench.task for bench in benches],
+        "metric_elapsed_time": ELAPSED_TIME,
+        "metric_default": DEFAULT_METRIC,
+        "resource_attr": RESOURCE_ATTR,
+        "fmsbench_hub": first.hub_name,
+        "fmsbench_model_ids": first.model_ids,
+    }))
+    return files
+
+
+# ----------------------------------------------------------------- csv
+def export_csv(benches: list[Benchmark], out: Path) -> list[Path]:
+    frames = []
+    for bench in benches:
+        values = _all_metrics(bench)
+        n_configs, n_epochs, _ = values.shape
+        configs = bench.configs.reset_index()
+        configs.insert(2, "model_id", [bench.model_ids[m] for m in configs["model"]])
+        frame = configs.loc[configs.index.repeat(n_epochs)].reset_index(drop=True)
+        frame.insert(0, "task", bench.task)
+        frame["epoch"] = np.tile(np.arange(n_epochs), n_configs)
+        for index, metric in enumerate(bench.metrics):
+            frame[metric] = values[:, :, index].reshape(-1)
+        frames.append(frame)
+    path = out / CSV_NAME
+    with atomic_path(path) as tmp:
+        pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
+    return [path]
+
+
+EXPORTERS: dict[str, Callable[[list[Benchmark], Path], list[Path]]] = {
+    "syne-tune": export_syne_tune,
+    "csv": export_csv,
+}
