@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from fmsbench.errors import FmsbenchError
 
@@ -40,7 +41,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except FmsbenchError as error:
             if _state["debug"]:
                 raise
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             sys.exit(error.exit_code)
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]: finished work is kept; rerun the same command to resume")
@@ -59,6 +60,10 @@ def build_hub_command(
     download: Annotated[bool, typer.Option(help="Let torchvision download missing real datasets (needs internet).")] = False,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     keep_shards: Annotated[bool, typer.Option(help="Keep per-job shard files after packing.")] = False,
+    executor: Annotated[str, typer.Option(help="Where jobs run: local (process pool) or ray.")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance).")] = None,
+    gpus_per_job: Annotated[float | None, typer.Option(help="Ray: GPUs per training job (default: the cluster's GPUs shared over its CPUs; 0: CPU).")] = None,
+    retries: Annotated[int, typer.Option(help="Ray: retries of a failed job.")] = 2,
 ) -> None:
     """Train the recipe's pretrained pool and fine-tuning grid and pack every curve and checkpoint into one HDF5 hub.
 
@@ -83,7 +88,8 @@ def build_hub_command(
                 bars[phase] = progress.add_task(phase, total=total)
             progress.update(bars[phase], completed=done)
 
-        report = build_hub(spec, out, data_root=data_root, download=download, workers=workers,
+        report = build_hub(spec, out, data_root=data_root, download=download, workers=workers, executor=executor,
+                           address=address, gpus_per_job=gpus_per_job, max_retries=retries,
                            on_progress=on_progress, keep_shards=keep_shards)
     if report.jobs_run == 0:
         console.print(f"[green]{report.path}[/] is already built from this recipe; nothing to do")
@@ -122,6 +128,22 @@ def hub_info_command(hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")
     console.print(tasks)
 
 
+@hub_app.command("export")
+@friendly_errors
+def hub_export_command(
+    hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")],
+    fmt: Annotated[str, typer.Option("--format", help="syne-tune (a Syne Tune tabular blackbox) or csv (long-format curves).")],
+    out: Annotated[Path, typer.Option(help="Folder to write the export into.")],
+) -> None:
+    """Export a hub for other tools: a Syne Tune blackbox (one per task) or long-format CSV curves for pandas."""
+    from fmsbench.hub.export import export_hub
+
+    report = export_hub(hub, fmt, out)
+    console.print(f"[green]exported {hub}[/] as {fmt} to {report.out}: {len(report.tasks)} task(s) "
+                  f"({', '.join(report.tasks)}), {report.n_configs} configs, epochs 0..{report.max_epoch}; "
+                  f"files: {', '.join(path.name for path in report.files)}", soft_wrap=True)
+
+
 @app.command("methods")
 @friendly_errors
 def methods_command() -> None:
@@ -148,6 +170,8 @@ def run_command(
     jobs: Annotated[int, typer.Option(help="Runs in parallel processes (one torch thread each).")] = 1,
     tau_budgets: Annotated[str, typer.Option(help="Cumulative budgets at which to measure Kendall's tau.")] = "50,100",
     setting: Annotated[list[str] | None, typer.Option(help="Method setting KEY=VALUE (repeatable), e.g. n_initial=10.")] = None,
+    executor: Annotated[str, typer.Option(help="Where runs go: local (process pool) or ray.")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance of --jobs CPUs).")] = None,
 ) -> None:
     """Replay HPO methods over a hub: one trajectory per (method, task, seed); finished runs are skipped."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -160,7 +184,8 @@ def run_command(
                TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         bars = {spec.label: progress.add_task(spec.label, total=spec.budget) for spec in specs}
-        outcome = run_all(specs, jobs, lambda label, done: progress.update(bars[label], completed=done))
+        outcome = run_all(specs, jobs, lambda label, done: progress.update(bars[label], completed=done),
+                          executor=executor, address=address)
         for spec in outcome.skipped:
             progress.update(bars[spec.label], completed=spec.budget, description=f"{spec.label} (already done)")
     console.print(f"[green]{len(outcome.written)} runs written[/], {len(outcome.skipped)} already finished; "
@@ -199,3 +224,25 @@ def report_command(
     console.print(reporting.definitions_text(), highlight=False, soft_wrap=True)
     for path in result.plots:
         console.print(f"plot: [green]{path}[/]")
+
+
+zoo_app = typer.Typer(help="Import model zoos as pretrained pools for Simple CNN hubs.", no_args_is_help=True)
+app.add_typer(zoo_app, name="zoo")
+
+
+@zoo_app.command("import")
+@friendly_errors
+def zoo_import_command(
+    path: Annotated[Path, typer.Argument(help="Zoo folder in the Unterthiner et al. (2020) layout: weights.npy, metrics.csv(.gz), layout.csv.")],
+    out: Annotated[Path | None, typer.Option(help="Imported zoo file (default hubs/<folder>-zoo.h5).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Import at most this many models.")] = None,
+) -> None:
+    """Convert a Keras CNN zoo to simple-cnn models that a Simple CNN recipe uses as its pool (zoo.source = FILE)."""
+    from fmsbench.hub.zoo_import import describe_skipped, import_zoo
+
+    report = import_zoo(path, out, limit)
+    meta, header = report.meta, report.meta.header
+    console.print(f"[green]wrote {meta.path}[/]: {len(meta.model_ids)} {header.arch} (size {header.size}) models, "
+                  f"{header.in_channels} input channel(s), {header.num_classes} classes, from {report.checkpoints} "
+                  f"checkpoints (skipped: {describe_skipped(report.skipped)}); use it as \\[zoo] source = \"{meta.path}\"",
+                  soft_wrap=True, highlight=False)

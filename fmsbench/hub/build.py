@@ -1,7 +1,8 @@
 """Build a hub: plan -> jobs on an executor -> one shard per job -> pack into one HDF5 file.
 
 Interrupted builds resume: finished shards are found by their job key and skipped, so a killed build loses
-at most the jobs in flight. Shards are removed once the hub is written.
+at most the jobs in flight. Shards are removed once the hub is written. Training jobs run on cuda exactly when
+the executor gives them GPUs (`--executor ray` on a cluster with GPUs); the local pool trains on the CPU.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import h5py
 
 from fmsbench.data import load_dataset
+from fmsbench.errors import FmsbenchError
 from fmsbench.hub.executor import EXECUTORS
 from fmsbench.hub.jobs import read_shard, run_job, shard_path
 from fmsbench.hub.plan import Plan, make_plan
@@ -51,20 +53,26 @@ def build_hub(
     download: bool = False,
     workers: int | None = None,
     executor: str = "local",
+    address: str | None = None,
+    gpus_per_job: float | None = None,
+    max_retries: int = 2,
     on_progress: ProgressCallback | None = None,
     keep_shards: bool = False,
 ) -> BuildReport:
+    """Build (or finish building) the recipe's hub in `out_dir`; see fmsbench.hub.executor for `executor`."""
     start = time.perf_counter()
     out = hub_path(recipe, Path(out_dir))
     plan = make_plan(recipe)
     jobs_total = len(plan.pretrain_jobs) + len(plan.finetune_jobs)
     if _already_built(out, recipe):
         return BuildReport(out, 0, jobs_total, 0, 0.0, time.perf_counter() - start)
+    pool = EXECUTORS.get(executor)(workers=workers, address=address, gpus_per_job=gpus_per_job,
+                                   max_retries=max_retries)
     _check_datasets(plan, data_root, download)
-    shard_dir = out.with_suffix(".shards")
+    shard_dir = out.with_suffix(".shards").absolute()  # workers may not share this process's working directory
     shard_dir.mkdir(parents=True, exist_ok=True)
-    pool = EXECUTORS.get(executor)(workers=workers)
-    job_fn = functools.partial(run_job, shard_dir=shard_dir, data_root=data_root, weights_dtype=recipe.weights_dtype)
+    job_fn = functools.partial(run_job, shard_dir=shard_dir, data_root=data_root, weights_dtype=recipe.weights_dtype,
+                               device="cuda" if pool.gpus_per_job > 0 else "cpu")
     run, images, seconds = 0, 0, 0.0
     for phase, jobs in (("pretrain", plan.pretrain_jobs), ("finetune", plan.finetune_jobs)):
         todo = [job for job in jobs if not shard_path(shard_dir, job.key).exists()]
@@ -72,6 +80,9 @@ def build_hub(
         if on_progress:
             on_progress(phase, done, len(jobs))
         for outcome in pool.run(job_fn, todo):
+            if not shard_path(shard_dir, outcome.key).exists():
+                raise FmsbenchError(f"job {outcome.key} finished but its shard is not in {shard_dir}; "
+                                    "on a Ray cluster, --out must be a folder that every node shares")
             done, run = done + 1, run + 1
             images, seconds = images + outcome.images, seconds + outcome.train_seconds
             if on_progress:
@@ -109,7 +120,8 @@ def pack(plan: Plan, shard_dir: Path, out: Path) -> None:
         models.append(ModelRecord(
             model.model_id, model.arch, model.size, model.seed, job.dataset.channels, job.dataset.image_size,
             shard.info["num_classes"], shard.layout, shard.weights[0], shard.curves,
-            info={"pretrain": asdict(model.settings), "dataset": asdict(job.dataset)},
+            info={**({"origin": shard.info["origin"]} if model.source else {"pretrain": asdict(model.settings)}),
+                  "dataset": asdict(job.dataset)},
         ))
     tasks = []
     for task in recipe.tasks:

@@ -20,6 +20,7 @@ from fmsbench.data import load_dataset
 from fmsbench.hub.layout import Layout, flatten, layout_from_json, layout_of, layout_to_json, unflatten
 from fmsbench.hub.plan import FinetuneJob, PretrainJob
 from fmsbench.hub.train import apply_init, train
+from fmsbench.hub.zoo_file import load_zoo_model
 from fmsbench.models import build_model, head_prefix
 
 
@@ -54,8 +55,12 @@ def read_shard(path: Path) -> Shard:
         return Shard(data["curves"], data["weights"], layout_from_json(str(data["layout"])), json.loads(str(data["info"])))
 
 
-def run_job(job: PretrainJob | FinetuneJob, shard_dir: Path, data_root: str | None, weights_dtype: str) -> JobOutcome:
-    """Execute one job (in whatever process the executor chose) and write its shard."""
+def run_job(job: PretrainJob | FinetuneJob, shard_dir: Path, data_root: str | None, weights_dtype: str,
+            device: str = "cpu") -> JobOutcome:
+    """Execute one job (in whatever process the executor chose) and write its shard.
+
+    The model is built and loaded on the CPU (the same initial weights everywhere), then trained on `device`.
+    """
     start = time.perf_counter()
     data = load_dataset(job.dataset, data_root)
     pretraining = isinstance(job, PretrainJob)
@@ -63,14 +68,17 @@ def run_job(job: PretrainJob | FinetuneJob, shard_dir: Path, data_root: str | No
     torch.manual_seed(settings.seed)
     model = build_model(job.model.arch, job.model.size, in_channels=job.dataset.channels,
                         num_classes=data.num_classes, image_size=job.dataset.image_size, dropout=settings.dropout)
-    if pretraining:
+    extra: dict = {}
+    if pretraining and job.model.source is not None:  # an imported zoo model: load it, then only evaluate it
+        extra["origin"] = load_zoo_model(model, job.model.source.path, job.model.source.index)
+    elif pretraining:
         apply_init(model, settings.init)
     else:
         _load_backbone(model, read_shard(shard_path(shard_dir, job.pretrain_key)))
-    result = train(model, data, settings, record_weights=not pretraining)
+    result = train(model, data, settings, record_weights=not pretraining, device=device)
     weights = flatten(model.state_dict())[None] if pretraining else result.weights.astype(weights_dtype)
     info = {"num_classes": data.num_classes, "n_train": len(data.train_x), "n_val": len(data.val_x),
-            "n_test": len(data.test_x)}
+            "n_test": len(data.test_x), **extra}
     write_shard(shard_path(shard_dir, job.key), Shard(result.curves, weights, layout_of(model.state_dict()), info))
     return JobOutcome(job.key, result.images, result.train_seconds, time.perf_counter() - start)
 

@@ -4,6 +4,10 @@ Curves hold METRICS per epoch 0..E. Epoch 0 is measured in eval mode before any 
 train loss/accuracy are running averages over the epoch's mini-batches (free to compute, as frameworks log
 them); validation and test are full eval-mode passes. `seconds` is the wall time of the epoch's training
 steps only, what an HPO method would pay for that epoch.
+
+The device is the caller's explicit choice ("cpu" unless an executor gave the job a GPU). Data stay on the CPU
+and move one batch at a time, and the batch order comes from a CPU generator, so a CPU run is the same
+computation on any executor; a cuda run follows the same batches but is not bit-identical to a CPU run.
 """
 
 from __future__ import annotations
@@ -60,49 +64,54 @@ def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Opt
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+             device: torch.device | str = "cpu") -> tuple[float, float]:
     """Mean cross-entropy and accuracy in eval mode; non-finite losses (diverged runs) are kept as they are."""
     model.eval()
     loss_sum, correct = 0.0, 0
     for start in range(0, len(images), EVAL_BATCH):
-        logits = model(to_float(images[start : start + EVAL_BATCH]))
-        target = labels[start : start + EVAL_BATCH]
+        logits = model(to_float(images[start : start + EVAL_BATCH].to(device)))
+        target = labels[start : start + EVAL_BATCH].to(device)
         loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
         correct += int((logits.argmax(1) == target).sum())
     return loss_sum / len(images), correct / len(images)
 
 
-def train(model: nn.Module, data: Splits, settings: TrainSettings, record_weights: bool) -> TrainResult:
-    """Train `model` for settings.epochs epochs with mini-batches drawn by a generator seeded from settings.seed."""
+def train(model: nn.Module, data: Splits, settings: TrainSettings, record_weights: bool,
+          device: torch.device | str = "cpu") -> TrainResult:
+    """Train `model` (moved to `device`) for settings.epochs epochs with mini-batches drawn by a generator seeded
+    from settings.seed."""
+    model.to(device)
     generator = torch.Generator().manual_seed(settings.seed)
     optimizer = make_optimizer(model, settings)
     curves = np.zeros((settings.epochs + 1, len(METRICS)), dtype=np.float32)
     weights = [flatten(model.state_dict())] if record_weights else []
-    curves[0] = (*evaluate(model, data.train_x, data.train_y), *_held_out(model, data), 0.0)
+    curves[0] = (*evaluate(model, data.train_x, data.train_y, device), *_held_out(model, data, device), 0.0)
     n_train, images, total_seconds = len(data.train_x), 0, 0.0
     for epoch in range(1, settings.epochs + 1):
         model.train()
         order = torch.randperm(n_train, generator=generator)
-        loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+        loss_sum, correct = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device)
         start = time.perf_counter()
         for first in range(0, n_train, settings.batch_size):
             batch = order[first : first + settings.batch_size]
-            target = data.train_y[batch]
-            logits = model(to_float(data.train_x[batch]))
+            target = data.train_y[batch].to(device)
+            logits = model(to_float(data.train_x[batch].to(device)))
             loss = F.cross_entropy(logits, target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             loss_sum += loss.detach() * len(batch)
             correct += (logits.detach().argmax(1) == target).sum()
+        train_loss, train_acc = loss_sum.item() / n_train, correct.item() / n_train  # .item() waits for cuda
         seconds = time.perf_counter() - start
         images += n_train
         total_seconds += seconds
-        curves[epoch] = (loss_sum.item() / n_train, correct.item() / n_train, *_held_out(model, data), seconds)
+        curves[epoch] = (train_loss, train_acc, *_held_out(model, data, device), seconds)
         if record_weights:
             weights.append(flatten(model.state_dict()))
     return TrainResult(curves, np.stack(weights) if record_weights else None, images, total_seconds)
 
 
-def _held_out(model: nn.Module, data: Splits) -> tuple[float, float, float, float]:
-    return (*evaluate(model, data.val_x, data.val_y), *evaluate(model, data.test_x, data.test_y))
+def _held_out(model: nn.Module, data: Splits, device: torch.device | str) -> tuple[float, float, float, float]:
+    return (*evaluate(model, data.val_x, data.val_y, device), *evaluate(model, data.test_x, data.test_y, device))

@@ -7,15 +7,10 @@ ExactMarginalLogLikelihood), as in DyHPO (Wistuba et al. 2022, arXiv 2202.09774)
 
 from __future__ import annotations
 
-import warnings
-
+import gpytorch
 import torch
-
-with warnings.catch_warnings():  # gpytorch 1.15 still calls the deprecated torch.jit.script at import
-    warnings.simplefilter("ignore", FutureWarning)
-    import gpytorch
-    from gpytorch.constraints import GreaterThan
-    from linear_operator.utils.errors import NanError, NotPSDError
+from gpytorch.constraints import GreaterThan
+from linear_operator.utils.errors import NanError, NotPSDError
 
 NOISE_FLOOR = 1e-4
 # What a failed fit or prediction raises: a non positive definite kernel matrix, a failed Cholesky, NaNs.

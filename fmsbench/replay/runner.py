@@ -1,4 +1,4 @@
-"""Plan and execute replay runs: one trajectory per (method, task, seed), in-process or in a process pool.
+"""Plan and execute replay runs: one trajectory per (method, task, seed), on the same executors as hub builds.
 
 A run is fixed by (hub, task, method, settings, seed, budget): it seeds numpy (the method's generator) and
 torch (the global generator, restored afterwards), uses one torch thread and deterministic algorithms, so
@@ -10,14 +10,11 @@ rather than a silent mix of results.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from queue import Empty
 from typing import Any
 
 import torch
@@ -25,6 +22,7 @@ import torch
 from fmsbench import __version__
 from fmsbench.errors import FmsbenchError, UnknownNameError
 from fmsbench.hub.benchmark import Benchmark
+from fmsbench.hub.executor import EXECUTORS
 from fmsbench.hub.info import summarize_hub
 from fmsbench.methods import METHODS
 from fmsbench.replay.loop import replay
@@ -201,45 +199,25 @@ def execute(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Traje
     return trajectory
 
 
-def run_all(specs: Sequence[RunSpec], jobs: int = 1, on_progress: ProgressCallback | None = None) -> RunOutcome:
-    """Execute every unfinished run: in this process (jobs=1) or in `jobs` worker processes."""
+def run_all(specs: Sequence[RunSpec], jobs: int = 1, on_progress: ProgressCallback | None = None, *,
+            executor: str = "local", address: str | None = None) -> RunOutcome:
+    """Execute every unfinished run on an executor (see fmsbench.hub.executor) with `jobs` workers.
+
+    Local with jobs=1 runs in this process; with Ray and no address, `jobs` sizes the local instance. Runs are
+    CPU-only (tiny surrogates, deterministic algorithms), so they ask for no GPU.
+    """
     if jobs < 1:
         raise FmsbenchError(f"--jobs must be at least 1, got {jobs}")
     skipped = [spec for spec in specs if is_finished(spec)]
     pending = [spec for spec in specs if spec not in skipped]
-    if jobs == 1 or len(pending) <= 1:
-        for spec in pending:
-            execute(spec, on_progress)
-    else:
-        _run_in_pool(pending, jobs, on_progress or (lambda label, done: None))
+    if pending:
+        pool = EXECUTORS.get(executor)(workers=jobs, address=address, gpus_per_job=0)
+        fn, report = (execute, None) if on_progress is None else (_execute_reporting, lambda m: on_progress(*m))
+        for _ in pool.run(fn, pending, report):
+            pass  # each run has written its own trajectory
     return RunOutcome(pending, skipped)
 
 
-def _run_in_pool(specs: list[RunSpec], jobs: int, on_progress: ProgressCallback) -> None:
-    context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools mid-state
-    with context.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        queue = manager.Queue()
-        remaining = {pool.submit(_execute_reporting, spec, queue) for spec in specs}
-        try:
-            while remaining:
-                finished, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(queue, on_progress)
-                for future in finished:
-                    future.result()  # re-raise a worker's error here
-        finally:
-            for future in remaining:
-                future.cancel()
-        _drain(queue, on_progress)
-
-
-def _execute_reporting(spec: RunSpec, queue: Any) -> None:
-    execute(spec, lambda label, done: queue.put((label, done)))
-
-
-def _drain(queue: Any, on_progress: ProgressCallback) -> None:
-    while True:
-        try:
-            label, done = queue.get_nowait()
-        except Empty:
-            return
-        on_progress(label, done)
+def _execute_reporting(spec: RunSpec, report: Callable[[tuple[str, int]], None]) -> None:
+    """`execute` in a worker: progress goes back through the executor's one-argument `report`."""
+    execute(spec, lambda label, done: report((label, done)))
