@@ -3,23 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO := results/demo
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test test-slow check bench clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[test]' 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
-	$(BIN)/python -c "import fmsbench, torch, torchvision, timm, torch_geometric, gpytorch"
+	$(BIN)/pip install --quiet -e '.[test,ray]' 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	$(BIN)/python -c "import fmsbench, torch, torchvision, timm, torch_geometric, gpytorch, ray"
 	touch $(STAMP)
 
+# Build a small offline PTM hub, replay the main methods on both of its tasks, print the report, write the page.
 demo: install
 	$(BIN)/fmsbench build-hub ptm-demo
 	$(BIN)/fmsbench hub info hubs/ptm-demo.h5
+	$(BIN)/fmsbench run --method random,gp,hyperband,dyhpo,fms-gmn --hub hubs/ptm-demo.h5 --task all \
+		--seeds 0-2 --budget 50 --tau-budgets 25,50 --jobs 2 --out $(DEMO)
+	$(BIN)/fmsbench report $(DEMO) --budgets 25,50 --html $(DEMO)/report.html
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -27,8 +32,13 @@ test: install
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 
+# The CI regression gate: rerun the small `ci` experiment and compare with the committed baseline.
+check: install
+	$(BIN)/fmsbench check --baseline results/baseline.json
+
 bench: install
 	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/bench_replay.py
 
 clean:
 	rm -rf hubs/*.h5 hubs/*.shards results/*/ .pytest_cache

@@ -5,16 +5,19 @@ Library errors (FmsbenchError) become one red line and a non-zero exit; `--debug
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from fmsbench.atomic import write_text_atomic
 from fmsbench.errors import FmsbenchError
 
 app = typer.Typer(help="Checkpoint-aware HPO benchmark suite: build hubs, replay methods, report tau and regret.",
@@ -50,6 +53,48 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+@contextlib.contextmanager
+def build_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A bar per build phase (pretrain, finetune); yields the callback `build_hub` reports to."""
+    columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        bars: dict[str, Any] = {}
+
+        def on_progress(phase: str, done: int, total: int) -> None:
+            if phase not in bars:
+                bars[phase] = progress.add_task(phase, total=total)
+            progress.update(bars[phase], completed=done)
+
+        yield on_progress
+
+
+@contextlib.contextmanager
+def run_progress(specs: list[Any]) -> Iterator[tuple[Callable[[str, int], None], Callable[[list[Any]], None]]]:
+    """A bar per run (epochs spent of its budget); yields the progress callback and one that marks skipped runs."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        bars = {spec.label: progress.add_task(spec.label, total=spec.budget) for spec in specs}
+
+        def mark_skipped(skipped: list[Any]) -> None:
+            for spec in skipped:
+                progress.update(bars[spec.label], completed=spec.budget, description=f"{spec.label} (already done)")
+
+        yield (lambda label, done: progress.update(bars[label], completed=done)), mark_skipped
+
+
+def print_built(report: Any) -> None:
+    if report.jobs_run == 0:
+        console.print(f"[green]{report.path}[/] is already built from this recipe; nothing to do")
+        return
+    rate = report.images / report.train_seconds if report.train_seconds else 0.0
+    console.print(
+        f"[green]built {report.path}[/] ({report.size_bytes / 2**20:.1f} MiB): {report.jobs_run} jobs run, "
+        f"{report.jobs_skipped} reused, {report.wall_seconds:.0f} s wall, {rate:,.0f} training images/s per worker"
+    )
+
+
 @app.command("build-hub")
 @friendly_errors
 def build_hub_command(
@@ -69,36 +114,18 @@ def build_hub_command(
 
     Interrupt it any time: rerunning the same command resumes and skips finished jobs.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    from fmsbench.hub.build import build_hub
     from fmsbench.errors import RecipeError
+    from fmsbench.hub.build import build_hub
     from fmsbench.recipes import KINDS, load_recipe
 
     spec = load_recipe(recipe_option or recipe)
     if recipe_option and recipe in KINDS and spec.kind != recipe:
         raise RecipeError(f"{recipe_option} is a '{spec.kind}' recipe, not a '{recipe}' one")
-    columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
-        bars: dict[str, Any] = {}
-
-        def on_progress(phase: str, done: int, total: int) -> None:
-            if phase not in bars:
-                bars[phase] = progress.add_task(phase, total=total)
-            progress.update(bars[phase], completed=done)
-
+    with build_progress() as on_progress:
         report = build_hub(spec, out, data_root=data_root, download=download, workers=workers, executor=executor,
                            address=address, gpus_per_job=gpus_per_job, max_retries=retries,
                            on_progress=on_progress, keep_shards=keep_shards)
-    if report.jobs_run == 0:
-        console.print(f"[green]{report.path}[/] is already built from this recipe; nothing to do")
-        return
-    rate = report.images / report.train_seconds if report.train_seconds else 0.0
-    console.print(
-        f"[green]built {report.path}[/] ({report.size_bytes / 2**20:.1f} MiB): {report.jobs_run} jobs run, "
-        f"{report.jobs_skipped} reused, {report.wall_seconds:.0f} s wall, {rate:,.0f} training images/s per worker"
-    )
+    print_built(report)
 
 
 @hub_app.command("info")
@@ -174,20 +201,13 @@ def run_command(
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance of --jobs CPUs).")] = None,
 ) -> None:
     """Replay HPO methods over a hub: one trajectory per (method, task, seed); finished runs are skipped."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from fmsbench.replay.runner import parse_int_list, parse_settings, plan_runs, run_all
 
     specs = plan_runs(method, hub, task, parse_int_list(seeds, "seeds"), budget, out,
                       parse_int_list(tau_budgets, "tau budgets"), parse_settings(setting or []))
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
-               TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        bars = {spec.label: progress.add_task(spec.label, total=spec.budget) for spec in specs}
-        outcome = run_all(specs, jobs, lambda label, done: progress.update(bars[label], completed=done),
-                          executor=executor, address=address)
-        for spec in outcome.skipped:
-            progress.update(bars[spec.label], completed=spec.budget, description=f"{spec.label} (already done)")
+    with run_progress(specs) as (on_progress, mark_skipped):
+        outcome = run_all(specs, jobs, on_progress, executor=executor, address=address)
+        mark_skipped(outcome.skipped)
     console.print(f"[green]{len(outcome.written)} runs written[/], {len(outcome.skipped)} already finished; "
                   f"results in {out}")
 
@@ -203,6 +223,7 @@ def report_command(
     fmt: Annotated[str, typer.Option("--format", help="table, markdown, csv or json.")] = "table",
     out: Annotated[Path | None, typer.Option(help="Folder for plots (default RESULTS/plots).")] = None,
     method: Annotated[str | None, typer.Option(help="Only these methods (comma-separated).")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write one self-contained HTML page (tables, plots) here.")] = None,
 ) -> None:
     """Tables of Kendall's tau and regret (mean ± standard error over seeds) and regret plots."""
     from fmsbench.errors import UnknownNameError
@@ -214,16 +235,18 @@ def report_command(
         raise UnknownNameError(f"unknown format '{fmt}'; choose one of: table, {', '.join(renderers)}")
     both = not (tau or regret)
     result = reporting.build_report(results, parse_int_list(budgets, "budgets"), tau=tau or both,
-                                    regret=regret or both, plot=plot, out=out,
+                                    regret=regret or both, plot=plot or html is not None, out=out,
                                     methods=[m.strip() for m in method.split(",") if m.strip()] if method else None)
+    if html is not None:
+        write_text_atomic(html, reporting.render_html(result, f"fmsbench results: {results}"))
     if fmt != "table":
         typer.echo(renderers[fmt](result), nl=False)
         return
     for table in reporting.rich_tables(result):
         console.print(table)
     console.print(reporting.definitions_text(), highlight=False, soft_wrap=True)
-    for path in result.plots:
-        console.print(f"plot: [green]{path}[/]")
+    for path in [*result.plots, *([html] if html else [])]:
+        console.print(f"wrote [green]{path}[/]")
 
 
 zoo_app = typer.Typer(help="Import model zoos as pretrained pools for Simple CNN hubs.", no_args_is_help=True)
@@ -246,3 +269,107 @@ def zoo_import_command(
                   f"{header.in_channels} input channel(s), {header.num_classes} classes, from {report.checkpoints} "
                   f"checkpoints (skipped: {describe_skipped(report.skipped)}); use it as \\[zoo] source = \"{meta.path}\"",
                   soft_wrap=True, highlight=False)
+
+
+@app.command("experiment")
+@friendly_errors
+def experiment_command(
+    name: Annotated[str | None, typer.Argument(help="Bundled experiment (see the list without NAME) or a .toml path.")] = None,
+    results: Annotated[Path, typer.Option(help="Results root: runs are shared with `fmsbench run --out` there.")] = Path("results"),
+    hubs: Annotated[Path, typer.Option(help="Folder of hub files; hubs the experiment names are built here if missing.")] = Path("hubs"),
+    jobs: Annotated[int, typer.Option(help="Runs in parallel processes (one torch thread each).")] = 1,
+    executor: Annotated[str, typer.Option(help="Where runs and hub builds go: local or ray.")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001.")] = None,
+    report_only: Annotated[bool, typer.Option("--report-only", help="Only rewrite the report from finished runs.")] = False,
+) -> None:
+    """Run one experiment of the paper end to end (hubs, runs, report); without NAME, list the experiments."""
+    from rich.table import Table
+
+    from fmsbench.experiment import experiment_names, load_experiment, run_experiment, write_experiment_report
+    from fmsbench.hub.build import build_hub
+    from fmsbench.recipes import load_recipe
+    from fmsbench import report as reporting
+
+    if name is None:
+        table = Table("experiment", "what it is")
+        for bundled in experiment_names():
+            table.add_row(bundled, load_experiment(bundled).description)
+        console.print(table)
+        return
+    experiment = load_experiment(name)
+
+    def ensure_hub(hub: str, folder: Path) -> Path:
+        if hub.endswith(".h5"):
+            return Path(hub)
+        console.print(f"hub [cyan]{hub}[/]")
+        with build_progress() as on_progress:
+            built = build_hub(load_recipe(hub), folder, executor=executor, address=address, on_progress=on_progress)
+        print_built(built)
+        return built.path
+
+    if not report_only:
+        with contextlib.ExitStack() as stack:
+            def on_arm(arm: Any, specs: list[Any]) -> Callable[[str, int], None]:
+                stack.close()
+                console.print(f"arm [cyan]{arm.label or arm.hub}[/]: {len(specs)} runs")
+                on_progress, _ = stack.enter_context(run_progress(specs))
+                return on_progress
+
+            outcome = run_experiment(experiment, results, hubs, jobs=jobs, executor=executor, address=address,
+                                     ensure_hub=ensure_hub, on_arm=on_arm)
+        console.print(f"[green]{outcome.written} runs written[/], {outcome.skipped} already finished")
+    written = write_experiment_report(experiment, results)
+    for table in reporting.rich_tables(written.report):
+        console.print(table)
+    console.print(f"report: [green]{written.html}[/] (also {written.markdown.name}, {written.csv.name}"
+                  f"{', plots/' if written.report.plots else ''} in {written.html.parent})", soft_wrap=True)
+
+
+@app.command("check")
+@friendly_errors
+def check_command(
+    baseline: Annotated[Path, typer.Option(help="Baseline JSON (committed), e.g. results/baseline.json.")],
+    results: Annotated[Path, typer.Option(help="Results root for the check's runs (finished runs are read).")] = Path("results/check"),
+    hubs: Annotated[Path, typer.Option(help="Folder of hub files (built here if missing).")] = Path("hubs"),
+    experiment: Annotated[str | None, typer.Option(help="With --update: the experiment to baseline (default: the baseline's).")] = None,
+    tolerance_tau: Annotated[float | None, typer.Option(help="Allowed drop of mean Kendall's tau (default: the baseline's).")] = None,
+    tolerance_regret: Annotated[float | None, typer.Option(help="Allowed rise of mean final regret (default: the baseline's).")] = None,
+    update: Annotated[bool, typer.Option("--update", help="Write the current results as the new baseline.")] = False,
+) -> None:
+    """CI regression gate: rerun a small experiment and fail when tau or final regret got worse than the baseline."""
+    from rich.table import Table
+
+    from fmsbench.check import Baseline, compare, failed, measure, write_baseline
+    from fmsbench.experiment import load_experiment, run_experiment
+
+    previous = None if update and not baseline.exists() else Baseline.load(baseline)
+    name = experiment or (previous.experiment if previous else "ci")
+    spec = load_experiment(name)
+    outcome = run_experiment(spec, results, hubs)
+    console.print(f"experiment [cyan]{spec.name}[/]: {outcome.written} runs run, {outcome.skipped} read from {results}")
+    current = measure(spec, results)
+    tolerance = {**(previous.tolerance if previous else {}),
+                 **({"tau": tolerance_tau} if tolerance_tau is not None else {}),
+                 **({"final_regret": tolerance_regret} if tolerance_regret is not None else {})}
+    if update:
+        write_baseline(baseline, name, current, tolerance)
+        console.print(f"[green]wrote {baseline}[/]: {len(current)} measurements of experiment {name}")
+        return
+    assert previous is not None
+    previous.tolerance.update(tolerance)
+    comparisons = compare(previous, current)
+    table = Table("hub", "task", "method", "metric", "baseline", "now", "change", "status",
+                  title=f"check against {baseline} (tolerance: tau {previous.tolerance['tau']:g}, "
+                        f"final regret {previous.tolerance['final_regret']:g})", title_justify="left")
+    colours = {"ok": "green", "better": "green", "worse": "bold red", "missing": "bold red"}
+    for c in comparisons:
+        now = "–" if c.current is None else f"{c.current:.4f}"
+        change = "–" if c.current is None else f"{c.delta:+.4f}"
+        table.add_row(*c.key, f"{c.baseline:.4f}", now, change, f"[{colours[c.status]}]{c.status}[/]")
+    console.print(table)
+    bad = failed(comparisons)
+    if bad:
+        console.print(f"[bold red]{len(bad)} regression(s)[/] against {baseline}; if the change is intended, "
+                      f"record a new baseline with `fmsbench check --baseline {baseline} --update`")
+        raise typer.Exit(1)
+    console.print(f"[green]no regression[/]: {len(comparisons)} measurements within tolerance of {baseline}")

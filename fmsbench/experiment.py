@@ -119,11 +119,12 @@ def arm_results(results: Path, arm: ArmSection) -> Path:
 
 
 def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs: Path = Path("hubs"), *,
-                   jobs: int = 1, ensure_hub: Callable[[str, Path], Path] | None = None,
+                   jobs: int = 1, executor: str = "local", address: str | None = None, ensure_hub: Callable[[str, Path], Path] | None = None,
                    on_arm: ArmProgress | None = None) -> ExperimentOutcome:
     """Build missing hubs, meta-train transfer arms, run every unfinished run; save the protocol with the results.
 
-    `ensure_hub(hub, hubs)` returns the hub file of an arm (the CLI passes one that shows build progress).
+    `ensure_hub(hub, hubs)` returns the hub file of an arm (the CLI passes one that shows build progress);
+    `executor` and `address` choose where runs execute (see fmsbench.hub.executor).
     """
     folder = Path(results) / "experiments" / experiment.name
     write_text_atomic(folder / "experiment.toml", experiment.text)
@@ -138,7 +139,7 @@ def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs
         tasks = ",".join(arm.tasks) if arm.tasks else "all"
         specs = plan_runs(",".join(arm.methods), hub, tasks, parse_int_list(arm.seeds, "seeds"), arm.budget, out,
                           arm.tau_budgets, overrides)
-        outcome = run_all(specs, jobs, on_arm(arm, specs) if on_arm else None)
+        outcome = run_all(specs, jobs, on_arm(arm, specs) if on_arm else None, executor=executor, address=address)
         written, skipped = written + len(outcome.written), skipped + len(outcome.skipped)
     return ExperimentOutcome(folder, written, skipped)
 
@@ -197,3 +198,29 @@ def experiment_trajectories(experiment: Experiment, results: Path) -> list[Traje
         raise RecipeError(f"no finished runs of experiment '{experiment.name}' under {results}; "
                           f"run `fmsbench experiment {experiment.name}` first")
     return list(unique.values())
+
+
+@dataclass
+class ExperimentReport:
+    report: Any  # fmsbench.report.Report
+    html: Path
+    markdown: Path
+    csv: Path
+
+
+def write_experiment_report(experiment: Experiment, results: Path = Path("results")) -> ExperimentReport:
+    """Tables, plots and one HTML page of the experiment's finished runs, in results/experiments/<name>/."""
+    from fmsbench import report as reporting
+
+    folder = Path(results) / "experiments" / experiment.name
+    settings = experiment.report
+    report = reporting.report_of(experiment_trajectories(experiment, results), list(settings.budgets),
+                                 tau=settings.tau, regret=settings.regret,
+                                 plots=folder / "plots" if settings.plot else None)
+    paths = ExperimentReport(report, folder / "report.html", folder / "report.md", folder / "summary.csv")
+    write_text_atomic(paths.markdown, f"# {experiment.name}\n\n{experiment.description}\n\n"
+                                      + reporting.render_markdown(report))
+    write_text_atomic(paths.csv, reporting.render_csv(report))
+    write_text_atomic(paths.html, reporting.render_html(report, f"fmsbench experiment: {experiment.name}",
+                                                        experiment.description, experiment.text))
+    return paths

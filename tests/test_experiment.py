@@ -8,12 +8,17 @@ from pathlib import Path
 import pytest
 from hubfakes import two_task_hub  # noqa: F401  (session fixture)
 
+from typer.testing import CliRunner
+
 from fmsbench.check import Baseline, compare, failed, measure, write_baseline
 from fmsbench.errors import RecipeError
 from fmsbench.experiment import (
     EXPERIMENTS_DIR, experiment_names, experiment_trajectories, load_experiment, run_experiment,
 )
+from fmsbench.cli import app
 from fmsbench.methods import METHODS
+
+runner = CliRunner()
 
 FAST = '{ n_initial = 3, fit_steps = 20 }'
 
@@ -123,3 +128,48 @@ def test_check_reports_missing_measurements(finished: tuple[Path, Path]) -> None
     assert missing and {c.status for c in missing} == {"missing"}
 
 
+
+
+def test_cli_experiment_writes_the_results_page(finished: tuple[Path, Path]) -> None:
+    recipe, results = finished
+    result = runner.invoke(app, ["experiment", str(recipe), "--results", str(results)])
+    assert result.exit_code == 0, result.output
+    assert "0 runs written" in result.output and "8 already finished" in result.output
+    folder = results / "experiments" / "small"
+    page = (folder / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "Kendall" in page and "data:image/png;base64," in page
+    assert "src=\"http" not in page and "<link" not in page, "the page must be self-contained"
+    assert (folder / "summary.csv").read_text().startswith("metric,hub,task,method,budget")
+    listing = runner.invoke(app, ["experiment"])
+    assert listing.exit_code == 0 and "table1" in listing.output and "generalisation" in listing.output
+
+
+def test_cli_check_passes_then_fails_on_a_worsened_baseline(finished: tuple[Path, Path], tmp_path: Path) -> None:
+    recipe, results = finished
+    baseline = tmp_path / "baseline.json"
+    update = runner.invoke(app, ["check", "--baseline", str(baseline), "--experiment", str(recipe),
+                                 "--results", str(results), "--update"])
+    assert update.exit_code == 0, update.output
+    passed = runner.invoke(app, ["check", "--baseline", str(baseline), "--results", str(results)])
+    assert passed.exit_code == 0, passed.output
+    assert "no regression" in passed.output
+    data = json.loads(baseline.read_text())
+    regret = next(m for m in data["measurements"] if m["metric"] == "final_regret" and m["method"] == "gp")
+    regret["value"] -= 0.05  # the baseline was better than what the code gives now
+    baseline.write_text(json.dumps(data))
+    worse = runner.invoke(app, ["check", "--baseline", str(baseline), "--results", str(results)])
+    assert worse.exit_code == 1, worse.output
+    assert "1 regression(s)" in worse.output and "worse" in worse.output
+    loose = runner.invoke(app, ["check", "--baseline", str(baseline), "--results", str(results),
+                                "--tolerance-regret", "0.1"])
+    assert loose.exit_code == 0, loose.output
+
+
+def test_cli_report_html(finished: tuple[Path, Path], tmp_path: Path) -> None:
+    _, results = finished
+    page = tmp_path / "page.html"
+    result = runner.invoke(app, ["report", str(results), "--html", str(page), "--budgets", "4,8",
+                                 "--out", str(tmp_path / "plots")])
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    assert "Regret" in text and text.count("data:image/png;base64,") >= 2
