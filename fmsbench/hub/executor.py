@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from queue import Empty
@@ -28,6 +30,7 @@ J = TypeVar("J")
 R = TypeVar("R")
 Report = Callable[[Any], None]
 POLL_SECONDS = 0.2  # how often reports are forwarded while jobs run
+ORPHAN_POLL_SECONDS = 1.0  # how often a pool worker checks that its parent is alive
 
 
 class Executor(Protocol):
@@ -43,6 +46,20 @@ def single_thread() -> None:
     """One torch/OpenMP thread per worker: results match across executors and workers do not oversubscribe."""
     torch.set_num_threads(1)
     os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def _pool_worker() -> None:
+    """Initializer of local pool workers: single-threaded, and gone when the parent is (a killed build's idle
+    workers would otherwise wait on their queue forever, holding their memory)."""
+    single_thread()
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
 @EXECUTORS.register("local")
@@ -73,7 +90,7 @@ class LocalExecutor:
         context = multiprocessing.get_context("spawn")
         with contextlib.ExitStack() as stack:
             queue = None if on_report is None else stack.enter_context(context.Manager()).Queue()
-            pool = ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=context, initializer=single_thread)
+            pool = ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=context, initializer=_pool_worker)
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
             extra = () if queue is None else (queue.put,)
             pending = {pool.submit(fn, job, *extra) for job in jobs}

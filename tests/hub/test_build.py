@@ -99,3 +99,26 @@ def test_a_killed_build_resumes_and_matches_an_uninterrupted_one(tmp_path: Path,
                                               fresh.curve(config, metric=None)[:, keep])
                 for name, tensor in fresh.checkpoint(config, fresh.max_epoch).items():
                     assert torch.equal(resumed_hub.checkpoint(config, fresh.max_epoch)[name], tensor)
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(child) for task in tasks.iterdir() for child in (task / "children").read_text().split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from Linux's /proc")
+def test_pool_workers_exit_when_the_build_is_killed(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "fmsbench", "build-hub", str(RECIPES_DIR / "ptm-tiny.toml"),
+               "--out", str(tmp_path), "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not _shards(tmp_path) and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    workers = [pid for pid in _children(process.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert workers, "the build should run a pool of worker processes"
+    process.kill()  # the main process only, as an out-of-memory kill would
+    process.wait()
+    deadline = time.time() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "orphaned workers must exit"
