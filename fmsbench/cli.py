@@ -201,8 +201,11 @@ def run_command(
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance of --jobs CPUs).")] = None,
 ) -> None:
     """Replay HPO methods over a hub: one trajectory per (method, task, seed); finished runs are skipped."""
-    from fmsbench.replay.runner import parse_int_list, parse_settings, plan_runs, run_all
+    from fmsbench.replay.runner import parse_int_list, parse_settings, plan_runs, run_all, skipped_by_all
 
+    if method.strip() == "all":
+        for name, reason in skipped_by_all(hub).items():
+            console.print(f"[yellow]skipping {name}[/]: it {reason}")
     specs = plan_runs(method, hub, task, parse_int_list(seeds, "seeds"), budget, out,
                       parse_int_list(tau_budgets, "tau budgets"), parse_settings(setting or []))
     with run_progress(specs) as (on_progress, mark_skipped):

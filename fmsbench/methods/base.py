@@ -29,6 +29,13 @@ def describe(name: str) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
+def unsuitable(name: str, architectures: set[str]) -> str | None:
+    """Why method `name` cannot run on a hub of these architecture ids (e.g. an NFN needs one), or None."""
+    if getattr(METHODS.get(name), "one_architecture", False) and len(architectures) > 1:
+        return "needs a hub of one architecture"
+    return None
+
+
 def build_settings(cls: type[S], overrides: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> S:
     """Settings dataclass `cls` from a variant's `fixed` values plus user `overrides` (strings from the CLI are
     converted to the field's type). Unknown names and overrides of fixed values are one-line errors."""

@@ -17,12 +17,14 @@ after registering the featurizer factory in `deep_kernel.WEIGHT_FEATURIZERS`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from fmsbench.errors import FmsbenchError
 from fmsbench.methods.base import METHODS, build_settings
 from fmsbench.methods.deep_kernel import (
     CURVE_KERNEL,
@@ -43,7 +45,10 @@ class DyHPOSettings:
     """n_initial: random one-epoch configs first (FMS 20, DyHPO's code 1; same for all model-based methods);
     use_curve: learning-curve encoder on ("nocnn" variants: off); featurizer: name in WEIGHT_FEATURIZERS (FMS);
     fit_steps / refine_steps / scratch_fits / learning_rate: Adam schedule; patience: steps without incumbent
-    improvement before a refit from scratch (None: int(1.2 x max epoch))."""
+    improvement before a refit from scratch (None: int(1.2 x max epoch)); warm_start: a surrogate state file
+    written by `fmsbench.methods.transfer.meta_train` that every from-scratch surrogate starts from (None: random
+    initialisation); weight_batch (FMS): checkpoints re-embedded with gradients per Adam step, the others use
+    their last embedding (see `DeepKernelFeatures.embed_weights`)."""
 
     n_initial: int = 20
     use_curve: bool = True
@@ -53,6 +58,8 @@ class DyHPOSettings:
     scratch_fits: int = 10
     learning_rate: float = 1e-3
     patience: int | None = None
+    warm_start: str | None = None
+    weight_batch: int = 4
 
 
 class DyHPO(ModelBasedMethod):
@@ -86,29 +93,33 @@ class DyHPO(ModelBasedMethod):
         self._best, self._stale = (best, 0) if best > self._best else (self._best, self._stale + 1)
         scratch = self._surrogate is None or self._fits < self._settings.scratch_fits or self._stale >= patience
         if scratch:
-            self._surrogate, self._stale = self._new_surrogate(obs), 0
+            self._surrogate, self._stale = self.new_surrogate(obs), 0
         rows, y = self._training_rows(obs)
         for _ in range(2):  # a failed fit is retried once from scratch
             steps = self._settings.fit_steps if scratch else self._settings.refine_steps
             try:
                 self._surrogate.fit(rows, y, steps)
             except SurrogateFitError:
-                self._surrogate, scratch = self._new_surrogate(obs), True
+                self._surrogate, scratch = self.new_surrogate(obs), True
                 continue
             self._fits += 1
             return True
         self._surrogate = None
         return False
 
-    def _new_surrogate(self, obs: Observation) -> DeepKernelSurrogate:
+    def new_surrogate(self, obs: Observation) -> DeepKernelSurrogate:
+        """A surrogate for this hub: random initial weights, or the `warm_start` state."""
         featurizer = None
         if self._featurizer_factory is not None:
             featurizer = self._featurizer_factory(obs)
             if not isinstance(featurizer, nn.Module):
                 raise TypeError("a weight featurizer must be a torch.nn.Module so that it trains with the GP")
         features = DeepKernelFeatures(self._encoded(obs).shape[1], self._curve_length(obs),
-                                      self._settings.use_curve, featurizer)
-        return DeepKernelSurrogate(features, self._settings.learning_rate)
+                                      self._settings.use_curve, featurizer, self._settings.weight_batch)
+        surrogate = DeepKernelSurrogate(features, self._settings.learning_rate)
+        if self._settings.warm_start is not None:
+            load_warm_start(surrogate, Path(self._settings.warm_start))
+        return surrogate
 
     def predict(self, obs: Observation, configs: np.ndarray, epochs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         assert self._surrogate is not None, "predict() before a successful fit()"
@@ -119,6 +130,12 @@ class DyHPO(ModelBasedMethod):
             return None
 
     # ----------------------------------------------------------------- rows
+    def training_rows(self, obs: Observation, surrogate: DeepKernelSurrogate) -> tuple[SurrogateRows, torch.Tensor]:
+        """Every paid (config, epoch) as rows for `surrogate`, which becomes this method's (meta-training builds
+        the rows of each source task this way, for one shared surrogate)."""
+        self._surrogate = surrogate
+        return self._training_rows(obs)
+
     def _training_rows(self, obs: Observation) -> tuple[SurrogateRows, torch.Tensor]:
         configs, epochs, values = paid_rows(obs)
         return self._rows(obs, configs, epochs), torch.from_numpy(values)
@@ -157,10 +174,24 @@ class DyHPO(ModelBasedMethod):
         return max(obs.max_epoch, CURVE_KERNEL)
 
 
-def register_dyhpo_variant(name: str, summary: str, **fixed: Any) -> None:
+def load_warm_start(surrogate: DeepKernelSurrogate, path: Path) -> None:
+    """Load a meta-trained surrogate state (see `fmsbench.methods.transfer`), with one-line errors."""
+    if not path.is_file():
+        raise FmsbenchError(f"warm-start surrogate {path} does not exist; meta-train it first "
+                            "(`fmsbench experiment generalisation` does)")
+    try:
+        surrogate.load_state_dict(torch.load(path, weights_only=True))
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0]
+        raise FmsbenchError(f"warm-start surrogate {path} does not fit this method on this hub ({first}); "
+                            "meta-train it with the same method on the same hub") from None
+
+
+def register_dyhpo_variant(name: str, summary: str, one_architecture: bool = False, **fixed: Any) -> None:
     """Register a DyHPO-family method under `name`; `fixed` settings (use_curve, featurizer) cannot be overridden.
 
-    `summary` is the one line `fmsbench methods` shows.
+    `summary` is the one line `fmsbench methods` shows; `one_architecture` marks a method that only runs on hubs
+    of one architecture (`--method all` leaves it out elsewhere).
     """
     build_settings(DyHPOSettings, {}, fixed)  # a typo in `fixed` fails at import, not mid-run
 
@@ -168,6 +199,7 @@ def register_dyhpo_variant(name: str, summary: str, **fixed: Any) -> None:
         return DyHPO(seed, build_settings(DyHPOSettings, overrides, fixed))
 
     factory.__doc__ = summary
+    factory.one_architecture = one_architecture  # type: ignore[attr-defined]
     factory.__name__ = factory.__qualname__ = name.replace("-", "_")
     METHODS.register(name)(factory)
 

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from fmsbench.errors import FmsbenchError
+from fmsbench.errors import FmsbenchError, HubError
 from fmsbench.hub.benchmark import Benchmark
 from fmsbench.hub.layout import Layout
 
@@ -46,6 +46,7 @@ class Observation:
         self.budget = budget
         models = bench.models
         self._arch_ids = [f"{arch}-{size}" for arch, size in zip(models["arch"], models["size"], strict=True)]
+        self._examples: dict[str, nn.Module] = {}
 
     # ----------------------------------------------------------------- ledger
     @property
@@ -117,3 +118,19 @@ class Observation:
 
     def layout(self, config: int) -> Layout:
         return self.__bench.layout(config)
+
+    def example_modules(self) -> dict[str, nn.Module]:
+        """One module per arch_id (of its first config, at the public epoch 0): what weight featurizers are built
+        from. Built once per replay; treat them as read-only."""
+        if not self._examples:
+            for config in range(self.n_configs):
+                arch_id = self.arch_id(config)
+                if arch_id in self._examples:
+                    continue
+                try:
+                    self._examples[arch_id] = self.module(config, 0)
+                except RuntimeError:  # load_state_dict: the stored layout is not today's architecture
+                    raise HubError(f"hub {self.__bench.path} holds '{arch_id}' checkpoints that do not fit today's "
+                                   f"'{arch_id}' module (built by an older fmsbench?); rebuild it with "
+                                   "`fmsbench build-hub`") from None
+        return dict(self._examples)

@@ -25,6 +25,7 @@ from fmsbench.hub.benchmark import Benchmark
 from fmsbench.hub.executor import EXECUTORS
 from fmsbench.hub.info import summarize_hub
 from fmsbench.methods import METHODS
+from fmsbench.methods.base import unsuitable
 from fmsbench.replay.loop import replay
 from fmsbench.replay.trajectory import RunMeta, Trajectory, TrajectoryError, hub_fingerprint, trajectory_path
 
@@ -91,16 +92,25 @@ def parse_settings(items: Sequence[str]) -> dict[str, str]:
     return settings
 
 
-def resolve_methods(text: str) -> list[str]:
-    """'all' or a comma list of registered names (each checked, in the order given)."""
+def resolve_methods(text: str, hub: Path | None = None) -> list[str]:
+    """'all' (every method that suits `hub`, see `skipped_by_all`) or a comma list of registered names (each
+    checked, in the order given)."""
     if text.strip() == "all":
-        return METHODS.names()
+        skipped = skipped_by_all(hub) if hub is not None else {}
+        return [name for name in METHODS.names() if name not in skipped]
     names = [n.strip() for n in text.split(",") if n.strip()]
     for name in names:
         METHODS.get(name)
     if not names:
         raise FmsbenchError("no method given; see `fmsbench methods`")
     return names
+
+
+def skipped_by_all(hub: Path) -> dict[str, str]:
+    """The methods `--method all` leaves out on `hub`, with the reason (e.g. fms-nfn on a mixed hub)."""
+    architectures = {f"{m['arch']}-{m['size']}" for m in summarize_hub(hub).models}
+    reasons = {name: unsuitable(name, architectures) for name in METHODS.names()}
+    return {name: reason for name, reason in reasons.items() if reason}
 
 
 def resolve_tasks(hub: Path, task: str | None) -> list[str]:
@@ -133,7 +143,7 @@ def plan_runs(methods: str, hub: Path, task: str | None, seeds: Sequence[int], b
     """Every (method, task, seed) run of one command, in that order."""
     if budget < 1:
         raise FmsbenchError(f"--budget must be at least 1 epoch, got {budget}")
-    names = resolve_methods(methods)
+    names = resolve_methods(methods, Path(hub))
     per_method = _overrides_for(names, overrides or {})
     specs = []
     for task_name in resolve_tasks(Path(hub), task):

@@ -142,3 +142,34 @@ def test_refit_from_scratch_after_patience_without_improvement(synth_hub: Path, 
     with Benchmark(synth_hub) as bench, seeded_torch(0):
         replay(DyHPO(0, settings), bench, 8)
     assert calls == [30, 5, 30, 5, 30]
+
+
+def test_historical_weight_embeddings_recompute_a_few_rows_per_step() -> None:
+    class Counting(ToyFeaturizer):
+        def __init__(self) -> None:
+            super().__init__(1)
+            self.calls: list[int] = []
+
+        def forward(self, prepared: list[torch.Tensor]) -> torch.Tensor:
+            self.calls.append(len(prepared))
+            return super().forward(prepared)
+
+    featurizer = Counting()
+    features = DeepKernelFeatures(3, 5, featurizer=featurizer, weight_batch=2)
+    prepared = [torch.rand(2) for _ in range(6)]
+    rows = SurrogateRows(torch.rand(6, 3), torch.rand(6), torch.rand(6, 5), prepared)
+    torch.manual_seed(0)
+    first = features.embed_weights(prepared)
+    assert featurizer.calls == [6]  # nothing embedded yet: every row afresh
+    featurizer.project.weight.data += 1.0  # the metanetwork moves on
+    second = features.embed_weights(prepared)
+    assert featurizer.calls == [6, 2]
+    fresh = featurizer(prepared).detach()
+    changed = [i for i in range(6) if not torch.allclose(second[i], first[i])]
+    assert len(changed) == 2 and all(torch.allclose(second[i], fresh[i]) for i in changed)
+    second.sum().backward()
+    assert featurizer.project.weight.grad is not None  # the fresh rows carry gradients to the metanetwork
+    features.eval()
+    assert torch.allclose(features.embed_weights(prepared), featurizer(prepared))  # evaluation: all afresh
+    features.train()
+    features(rows).sum().backward()  # the whole feature extractor trains through the mixed embeddings

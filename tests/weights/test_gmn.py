@@ -2,6 +2,7 @@ import pytest
 import torch
 from invariance import assert_graphs_equal_as_multisets, embed, one_weight_changed, permuted_states
 from torch_geometric.data import Batch
+from torch_geometric.utils import scatter
 from weightzoo import SMALL_CASES, build_case, randomized
 
 from fmsbench.weights import FEATURIZERS
@@ -62,6 +63,31 @@ def test_gmn_conv_checks_its_width():
     assert out_x.shape == (4, 8) and out_e.shape == (3, 8)
     with pytest.raises(ValueError, match="encode the features to 8 first"):
         conv(torch.randn(4, 5), edge_index, edge_attr)
+
+
+def reference_conv(conv, x, edge_index, edge_attr):
+    """GMNConv's documented formula, evaluated literally (one MLP call per edge and direction)."""
+    src, tgt = edge_index
+    e = conv.edge_norm(edge_attr + conv.edge_mlp(torch.cat([x[tgt], x[src], edge_attr], -1)))
+    to_target = conv.message_mlp(torch.cat([x[tgt], x[src], e + conv.direction.weight[0]], -1))
+    to_source = conv.message_mlp(torch.cat([x[src], x[tgt], e + conv.direction.weight[1]], -1))
+    m = scatter(torch.cat([to_target, to_source]), torch.cat([tgt, src]), dim=0, dim_size=len(x), reduce="mean")
+    return conv.node_norm(x + conv.node_mlp(torch.cat([x, m], -1))), e
+
+
+def test_gmn_conv_factored_form_is_the_documented_formula():
+    torch.manual_seed(0)
+    conv = GMNConv(8)
+    for p in conv.parameters():
+        torch.nn.init.normal_(p, std=0.5)  # non-zero biases and direction embeddings
+    x, edge_attr = torch.randn(12, 8), torch.randn(30, 8)
+    edge_index = torch.randint(0, 10, (2, 30))  # nodes 10 and 11 have no neighbours
+    got, want = conv(x, edge_index, edge_attr), reference_conv(conv, x, edge_index, edge_attr)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    grads = [torch.autograd.grad(sum(t.square().sum() for t in out), list(conv.parameters())) for out in (got, want)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
 
 def test_gmn_without_edge_readout():
