@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fmsbench.methods.gp_parts import NUMERICAL_ERRORS, ExactGPHead, SurrogateFitError, gaussian_likelihood
+from fmsbench.methods.gp_parts import NUMERICAL_ERRORS, ExactGPHead, SurrogateFitError, adam, gaussian_likelihood
 from fmsbench.registry import Registry
 from fmsbench.replay.observation import Observation
 
@@ -95,12 +95,14 @@ class DeepKernelFeatures(nn.Module):
         curve_length: L, at least the conv kernel size (3).
         use_curve: False for the "nocnn" variants (default True).
         featurizer: FMS weight featurizer producing [B, 32], or None (default).
-        weight_batch: rows whose weight embedding is recomputed, with gradients, per training step (None: all);
-            see `embed_weights`.
+        weight_batch: rows whose weight embedding is recomputed, with gradients, per refresh (None: all, at every
+            training step); see `embed_weights`.
+        weight_every: a refresh every this many training steps (default 1).
     """
 
     def __init__(self, n_inputs: int, curve_length: int, use_curve: bool = True,
-                 featurizer: WeightFeaturizer | None = None, weight_batch: int | None = None) -> None:
+                 featurizer: WeightFeaturizer | None = None, weight_batch: int | None = None,
+                 weight_every: int = 1) -> None:
         super().__init__()
         if use_curve and curve_length < CURVE_KERNEL:
             raise ValueError(f"curve_length must be >= {CURVE_KERNEL} (the conv kernel); pad the curves to it")
@@ -109,7 +111,8 @@ class DeepKernelFeatures(nn.Module):
             nn.Conv1d(1, CURVE_CHANNELS, CURVE_KERNEL), nn.AdaptiveMaxPool1d(1), nn.Flatten()
         ) if use_curve else None
         self.featurizer = featurizer
-        self.weight_batch = weight_batch
+        self.weight_batch, self.weight_every = weight_batch, weight_every
+        self._training_calls = 0
         self._history: dict[int, tuple[Any, torch.Tensor]] = {}  # id(prepared) -> (prepared, last embedding)
         joined = HIDDEN_UNITS + (CURVE_CHANNELS if use_curve else 0) + (WEIGHT_FEATURES if featurizer else 0)
         self.joint = nn.Sequential(nn.Linear(joined, JOINT_UNITS), nn.LeakyReLU())
@@ -134,19 +137,24 @@ class DeepKernelFeatures(nn.Module):
         """The weight embeddings [B, 32] of `prepared` checkpoints.
 
         Evaluation: all computed afresh. Training with `weight_batch` set: afresh (with gradients) for checkpoints
-        never embedded before and for `weight_batch` others drawn at random, the last embedding (detached) for the
-        rest: historical embeddings as in GNNAutoScale (Fey et al. 2021, arXiv 2106.05609). The exact GP still sees
-        every row, the metanetwork is still trained jointly, but a step costs `weight_batch` metanetwork passes
-        instead of one per training row (which made FMS hundreds of times slower than DyHPO on a CPU).
+        never embedded before and, at every `weight_every`-th call, for `weight_batch` others drawn at random; the
+        last embedding (detached) for the rest: historical embeddings as in GNNAutoScale (Fey et al. 2021, arXiv
+        2106.05609). The exact GP still sees every row and the metanetwork is still trained jointly with it, but
+        an Adam step costs weight_batch / weight_every metanetwork passes instead of one per training row (which
+        made FMS hundreds of times slower than DyHPO on a CPU).
         """
         assert self.featurizer is not None
         if not self.training or self.weight_batch is None or self.weight_batch >= len(prepared):
             return self.featurizer(prepared)
+        self._training_calls += 1
         keys = [id(item) for item in prepared]
         known = [i for i, key in enumerate(keys) if key in self._history and self._history[key][0] is prepared[i]]
-        drawn = torch.randperm(len(known))[: self.weight_batch].tolist()
+        refresh = self._training_calls % self.weight_every == 0
+        drawn = torch.randperm(len(known))[: self.weight_batch].tolist() if refresh else []
         stale = sorted(set(known) - {known[i] for i in drawn})
         fresh = sorted(set(range(len(prepared))) - set(stale))
+        if not fresh:
+            return torch.stack([self._history[key][1] for key in keys])
         embedding = self.featurizer([prepared[i] for i in fresh])
         for row, value in zip(fresh, embedding.detach(), strict=True):
             self._history[keys[row]] = (prepared[row], value)
@@ -174,7 +182,7 @@ class DeepKernelSurrogate(nn.Module):
         batches of several tasks). Raises SurrogateFitError on numerical failure."""
         self.train()
         mll = self.gp.marginal_log_likelihood()
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.learning_rate)
+        optimizer = adam(self.parameters(), self.learning_rate)
         try:
             for rows, y in batches:
                 optimizer.zero_grad()

@@ -47,8 +47,8 @@ class DyHPOSettings:
     fit_steps / refine_steps / scratch_fits / learning_rate: Adam schedule; patience: steps without incumbent
     improvement before a refit from scratch (None: int(1.2 x max epoch)); warm_start: a surrogate state file
     written by `fmsbench.methods.transfer.meta_train` that every from-scratch surrogate starts from (None: random
-    initialisation); weight_batch (FMS): checkpoints re-embedded with gradients per Adam step, the others use
-    their last embedding (see `DeepKernelFeatures.embed_weights`)."""
+    initialisation); weight_batch / weight_every (FMS): checkpoints re-embedded with gradients every weight_every
+    Adam steps, the others use their last embedding (see `DeepKernelFeatures.embed_weights`)."""
 
     n_initial: int = 20
     use_curve: bool = True
@@ -60,6 +60,7 @@ class DyHPOSettings:
     patience: int | None = None
     warm_start: str | None = None
     weight_batch: int = 4
+    weight_every: int = 4
 
 
 class DyHPO(ModelBasedMethod):
@@ -115,7 +116,8 @@ class DyHPO(ModelBasedMethod):
             if not isinstance(featurizer, nn.Module):
                 raise TypeError("a weight featurizer must be a torch.nn.Module so that it trains with the GP")
         features = DeepKernelFeatures(self._encoded(obs).shape[1], self._curve_length(obs),
-                                      self._settings.use_curve, featurizer, self._settings.weight_batch)
+                                      self._settings.use_curve, featurizer, self._settings.weight_batch,
+                                      self._settings.weight_every)
         surrogate = DeepKernelSurrogate(features, self._settings.learning_rate)
         if self._settings.warm_start is not None:
             load_warm_start(surrogate, Path(self._settings.warm_start))

@@ -16,7 +16,7 @@ import torch
 
 from fmsbench.methods.base import METHODS, build_settings
 from fmsbench.methods.encoding import HyperparameterEncoder
-from fmsbench.methods.gp_parts import NUMERICAL_ERRORS, ExactGPHead, gaussian_likelihood
+from fmsbench.methods.gp_parts import NUMERICAL_ERRORS, ExactGPHead, adam, gaussian_likelihood
 from fmsbench.methods.model_based import ModelBasedMethod, paid_rows
 from fmsbench.replay.observation import Observation
 
@@ -64,7 +64,7 @@ class GaussianProcessHPO(ModelBasedMethod):
         model.set_train_data(x, target, strict=False)
         model.train()
         mll = model.marginal_log_likelihood()
-        optimizer = torch.optim.Adam(model.parameters(), lr=self._settings.learning_rate)
+        optimizer = adam(model.parameters(), self._settings.learning_rate)
         try:
             for _ in range(self._settings.fit_steps):
                 optimizer.zero_grad()

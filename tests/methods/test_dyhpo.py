@@ -173,3 +173,9 @@ def test_historical_weight_embeddings_recompute_a_few_rows_per_step() -> None:
     assert torch.allclose(features.embed_weights(prepared), featurizer(prepared))  # evaluation: all afresh
     features.train()
     features(rows).sum().backward()  # the whole feature extractor trains through the mixed embeddings
+
+    every_other = DeepKernelFeatures(3, 5, featurizer=featurizer, weight_batch=2, weight_every=2)
+    featurizer.calls.clear()
+    for _ in range(4):
+        every_other.embed_weights(prepared)
+    assert featurizer.calls == [6, 2, 2]  # all unseen at first, then a refresh at every second call only
