@@ -53,6 +53,12 @@ def to_uint8_chw(images: np.ndarray) -> np.ndarray:
     return np.round(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8).transpose(0, 3, 1, 2)
 
 
+def rgb255(colour: np.ndarray) -> tuple[int, int, int]:
+    """An RGB colour in [0, 1] as the 0..255 triple PIL draws with."""
+    red, green, blue = (int(round(255 * c)) for c in colour)
+    return red, green, blue
+
+
 def random_colours(rng: np.random.Generator, count: int, min_distance: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
     """Foreground and background RGB colours [count, 3] in [0, 1] that differ by at least `min_distance` (L2)."""
     fg, bg = rng.random((count, 3)), rng.random((count, 3))

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from fmsbench.data.base import DATASETS, RawData
-from fmsbench.data.generated import SUPERSAMPLE, balanced_labels, generated_raw, random_colours
+from fmsbench.data.generated import SUPERSAMPLE, balanced_labels, generated_raw, random_colours, rgb255
 from fmsbench.data.spec import DatasetSpec
 
 NUM_CLASSES = 10
@@ -24,17 +24,13 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
-def _colour(rgb: np.ndarray) -> tuple[int, int, int]:
-    return tuple(int(round(255 * c)) for c in rgb)  # type: ignore[return-value]
-
-
 def render(rng: np.random.Generator, count: int, image_size: int) -> tuple[np.ndarray, np.ndarray]:
     side = image_size * SUPERSAMPLE
     labels = balanced_labels(rng, count, NUM_CLASSES)
     fg, bg = random_colours(rng, count, min_distance=0.5)
     images = np.empty((count, 3, image_size, image_size), np.uint8)
     for index, digit in enumerate(labels):
-        canvas = Image.new("RGB", (side, side), _colour(bg[index]))
+        canvas = Image.new("RGB", (side, side), rgb255(bg[index]))
         draw = ImageDraw.Draw(canvas)
         font = _font(max(6, int(side * rng.uniform(0.85, 1.1))))
         stroke = int(rng.integers(0, 2))
@@ -42,9 +38,9 @@ def render(rng: np.random.Generator, count: int, image_size: int) -> tuple[np.nd
         centre = np.array([side / 2, side / 2]) + rng.normal(0, side * 0.04, 2)
         neighbours = rng.integers(0, 10, 2)
         for shift, value in ((-spacing, neighbours[0]), (0.0, digit), (spacing, neighbours[1])):
-            draw.text((centre[0] + shift, centre[1]), str(value), fill=_colour(fg[index]), font=font, anchor="mm",
-                      stroke_width=stroke, stroke_fill=_colour(fg[index]))
-        canvas = canvas.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR, fillcolor=_colour(bg[index]))
+            draw.text((centre[0] + shift, centre[1]), str(value), fill=rgb255(fg[index]), font=font, anchor="mm",
+                      stroke_width=stroke, stroke_fill=rgb255(fg[index]))
+        canvas = canvas.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR, fillcolor=rgb255(bg[index]))
         canvas = canvas.filter(ImageFilter.GaussianBlur(rng.uniform(0.0, 0.8)))
         small = canvas.resize((image_size, image_size), Image.Resampling.BOX)
         pixels = np.asarray(small, np.float32) + rng.normal(0, rng.uniform(2, 8), (image_size, image_size, 3))

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from fmsbench.data.base import DATASETS, RawData
-from fmsbench.data.generated import SUPERSAMPLE, balanced_labels, generated_raw, random_colours
+from fmsbench.data.generated import SUPERSAMPLE, balanced_labels, generated_raw, random_colours, rgb255
 from fmsbench.data.spec import DatasetSpec
 
 CLASSES = ("circle", "square", "triangle", "star", "plus", "ring", "hexagon", "crescent", "arrow", "bars")
@@ -89,9 +89,8 @@ def render(rng: np.random.Generator, count: int, image_size: int) -> tuple[np.nd
         canvas = Image.fromarray(np.round(background * 255).astype(np.uint8))
         radius = side * rng.uniform(0.25, 0.45)
         centre = side / 2 + rng.uniform(-1, 1, 2) * (side / 2 - radius) * 0.8
-        fill = tuple(int(round(255 * c)) for c in fg[index])
-        mean_bg = tuple(int(round(255 * c)) for c in background.reshape(-1, 3).mean(0))
-        _draw_shape(ImageDraw.Draw(canvas), CLASSES[label], centre, radius, rng.uniform(0, 2 * np.pi), fill, mean_bg)
+        _draw_shape(ImageDraw.Draw(canvas), CLASSES[label], centre, radius, rng.uniform(0, 2 * np.pi), rgb255(fg[index]),
+                    rgb255(background.reshape(-1, 3).mean(0)))
         images[index] = np.asarray(canvas.resize((image_size, image_size), Image.Resampling.BOX)).transpose(2, 0, 1)
     return images, labels
 
