@@ -1,4 +1,5 @@
-"""Session fixtures: tiny hubs built once with the real builder, shared by every test that needs one."""
+"""Session fixtures: tiny hubs built once with the real builder, and synthetic hubs (tests/hubfakes.py), shared by
+every test that needs one."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from hubfakes import hand_hub, synth_hub, two_task_hub  # noqa: F401  (synthetic-hub session fixtures)
 
 from fmsbench.hub.build import build_hub
 from fmsbench.recipes import load_recipe

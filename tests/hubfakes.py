@@ -3,7 +3,7 @@
 `write_fake_hub` takes explicit curves (for hand-computed expectations); `make_synthetic_hub` draws
 plausible saturating curves whose final accuracy depends smoothly on the hyperparameters, with noise.
 Checkpoints are a tiny MLP's state_dict drifting a config-specific direction per epoch, so they round-trip.
-The session fixtures at the bottom are imported by the conftests (and test modules) that need them.
+The session fixtures at the bottom are imported by tests/conftest.py, so every test can ask for them.
 """
 
 from __future__ import annotations

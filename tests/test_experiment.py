@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from hubfakes import two_task_hub  # noqa: F401  (session fixture)
 
 from typer.testing import CliRunner
 
@@ -43,7 +42,7 @@ budgets = [4, 8]
 
 
 @pytest.fixture(scope="module")
-def finished(two_task_hub: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:  # noqa: F811
+def finished(two_task_hub: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("experiment")
     recipe = _experiment(folder, two_task_hub)
     outcome = run_experiment(load_experiment(recipe), folder / "results")
@@ -68,7 +67,7 @@ def test_the_paper_experiments_are_bundled() -> None:
     assert any(arm.transfer is None for arm in generalisation.arms), "the no-transfer arm is the comparison"
 
 
-def test_experiment_recipe_errors_are_named(tmp_path: Path, two_task_hub: Path) -> None:  # noqa: F811
+def test_experiment_recipe_errors_are_named(tmp_path: Path, two_task_hub: Path) -> None:
     bad = _experiment(tmp_path, two_task_hub).read_text().replace("budget = 8", "budgett = 8")
     (tmp_path / "bad.toml").write_text(bad)
     with pytest.raises(RecipeError, match="arms\\[0\\]: unknown key\\(s\\) budgett"):
@@ -87,7 +86,7 @@ def test_run_saves_the_protocol_and_skips_finished_runs(finished: tuple[Path, Pa
         ("alpha", "gp"), ("alpha", "random"), ("beta", "gp"), ("beta", "random")]
 
 
-def test_labelled_arms_are_kept_apart(finished: tuple[Path, Path], two_task_hub: Path) -> None:  # noqa: F811
+def test_labelled_arms_are_kept_apart(finished: tuple[Path, Path], two_task_hub: Path) -> None:
     recipe, results = finished
     path = _experiment(recipe.parent, two_task_hub, extra='label = "short"\n', name="labelled")
     path.write_text(path.read_text().replace("budget = 8\n", "budget = 6\n").replace("[4, 8]\nsettings", "[4]\nsettings"))

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hubfakes import two_task_hub  # noqa: F401  (session fixture)
 from typer.testing import CliRunner
 
 from fmsbench.cli import app
@@ -22,7 +21,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def results(two_task_hub: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+def results(two_task_hub: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("results")
     run_all(plan_runs("gp,random", two_task_hub, "all", [0, 1], 8, out, (4, 8), {"n_initial": "5", "fit_steps": "20"}))
     return out

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hubfakes import two_task_hub  # noqa: F401
 from typer.testing import CliRunner
 
 from fmsbench.cli import app
@@ -86,7 +85,7 @@ def test_csv_has_every_epoch_of_every_config(hub: Path, tmp_path: Path) -> None:
                 np.testing.assert_array_equal(metrics, bench.curve(config, metric=None))
 
 
-def test_cli_exports_and_refuses_unknown_formats(two_task_hub: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_exports_and_refuses_unknown_formats(two_task_hub: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["hub", "export", str(two_task_hub), "--format", "csv", "--out", str(tmp_path)])
     assert result.exit_code == 0 and "2 task(s)" in result.output and (tmp_path / "curves.csv").is_file()
     result = runner.invoke(app, ["hub", "export", str(two_task_hub), "--format", "xml", "--out", str(tmp_path)])
