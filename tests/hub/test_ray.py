@@ -91,11 +91,13 @@ def _sleep_then_mark(marker: Path) -> None:
 
 
 def test_abandoning_a_run_cancels_its_pending_jobs(ray_instance: None, tmp_path: Path) -> None:
-    results = EXECUTORS.get("ray")().run(_sleep_then_mark, [tmp_path / name for name in ("fast", "s1", "s2", "s3")])
+    slow = [tmp_path / f"slow{i}" for i in range(6)]
+    results = EXECUTORS.get("ray")().run(_sleep_then_mark, [tmp_path / "fast", *slow])
     next(results)
     results.close()  # what Ctrl-C does to the loop consuming the results
-    time.sleep(3)
-    assert [p.name for p in tmp_path.iterdir()] == ["fast"]
+    time.sleep(5)  # without cancelling, two more waves of 2-second jobs would have finished on the 2 CPUs
+    finished = [p for p in slow if p.exists()]
+    assert len(finished) <= 2, f"only jobs already running may finish (best effort), not {len(finished)}"
 
 
 def _comparable(path: Path) -> dict:
