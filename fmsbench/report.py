@@ -155,6 +155,7 @@ def plot_regret(trajectories: list[Trajectory], out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     groups = _runs(trajectories)
+    colours = _colours({method for _, _, method in groups})
     written = []
     for hub in sorted({h for h, _, _ in groups}):
         tasks = sorted({t for h, t, _ in groups if h == hub})
@@ -169,7 +170,7 @@ def plot_regret(trajectories: list[Trajectory], out: Path) -> list[Path]:
                                       for r in groups[(hub, task, method)]], columns=grid)
                 mean, sem = seeds.mean().to_numpy(), seeds.sem().fillna(0.0).to_numpy()  # NaN before the first step
                 table[method] = mean
-                line, = axis.plot(grid, np.maximum(mean, REGRET_FLOOR), label=method)
+                line, = axis.plot(grid, np.maximum(mean, REGRET_FLOOR), label=method, color=colours[method])
                 axis.fill_between(grid, np.maximum(mean - sem, REGRET_FLOOR), np.maximum(mean + sem, REGRET_FLOOR),
                                   color=line.get_color(), alpha=0.2)
             means[task] = table
@@ -178,17 +179,25 @@ def plot_regret(trajectories: list[Trajectory], out: Path) -> list[Path]:
         axes[0][-1].legend(fontsize="small")
         written.append(_save(figure, Path(out) / f"regret_{hub}.png"))
         if len(tasks) > 1:
-            written.append(_plot_ranks(means, hub, Path(out) / f"rank_{hub}.png"))
+            written.append(_plot_ranks(means, hub, Path(out) / f"rank_{hub}.png", colours))
     return written
 
 
-def _plot_ranks(means: dict[str, pd.DataFrame], hub: str, path: Path) -> Path:
+def _colours(methods: set[str]) -> dict[str, object]:
+    """One colour per method, the same in every panel and plot (tab20: distinct for up to 20 methods)."""
+    import matplotlib
+
+    palette = matplotlib.colormaps["tab20"]
+    return {method: palette(index % palette.N) for index, method in enumerate(method_order(methods))}
+
+
+def _plot_ranks(means: dict[str, pd.DataFrame], hub: str, path: Path, colours: dict[str, object]) -> Path:
     import matplotlib.pyplot as plt
 
     ranks = sum(table.rank(axis=1) for table in means.values()) / len(means)
     figure, axis = plt.subplots(figsize=(5, 3.6))
     for method in method_order(set(ranks.columns)):
-        axis.plot(ranks.index, ranks[method], label=method)
+        axis.plot(ranks.index, ranks[method], label=method, color=colours[method])
     axis.set(title=f"{hub}: average rank over {len(means)} tasks", xlabel="cumulative epochs", ylabel="rank (1 = best)")
     axis.legend(fontsize="small")
     return _save(figure, path)
