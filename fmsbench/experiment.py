@@ -16,6 +16,7 @@ Layout under the results root (default `results/`)::
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,8 @@ class TransferSection:
 @dataclass(frozen=True)
 class ArmSection:
     """One sweep. hub: a hub recipe (bundled name or .toml; built into the hubs folder if missing) or a built .h5;
-    label: results of a labelled arm go to arms/<label>/ and show as "<method> [<label>]" in the report."""
+    label: results of a labelled arm go to arms/<label as a file name>/ (e.g. "vit held out" -> vit-held-out) and
+        show as "<method> [<label>]" in the report."""
 
     hub: str
     methods: tuple[str, ...]
@@ -96,11 +98,13 @@ def load_experiment(name_or_path: str | Path) -> Experiment:
         raise RecipeError(f"experiment file {path} does not exist")
     data, text = read_toml(path)
     experiment = build(Experiment, {**data, "text": text}, str(path))
-    labels = [arm.label for arm in experiment.arms]
+    labels = [label_folder(arm.label) for arm in experiment.arms]
     if not experiment.arms or any(arm.transfer and not arm.label for arm in experiment.arms):
         raise RecipeError(f"{path}: give at least one [[arms]], and a label to every arm with a transfer section")
+    if any(arm.label and not folder for arm, folder in zip(experiment.arms, labels)):
+        raise RecipeError(f"{path}: an arm label needs at least one letter or digit")
     if len(set(filter(None, labels))) != len(list(filter(None, labels))):
-        raise RecipeError(f"{path}: arm labels must be unique")
+        raise RecipeError(f"{path}: arm labels must be unique (also as folder names: {', '.join(filter(None, labels))})")
     return experiment
 
 
@@ -114,8 +118,13 @@ class ExperimentOutcome:
 ArmProgress = Callable[[ArmSection, list[RunSpec]], ProgressCallback | None]
 
 
+def label_folder(label: str) -> str:
+    """A label as a portable folder name: runs of anything but letters, digits, '.', '_' and '-' become one '-'."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-")
+
+
 def arm_results(results: Path, arm: ArmSection) -> Path:
-    return Path(results) / "arms" / arm.label if arm.label else Path(results)
+    return Path(results) / "arms" / label_folder(arm.label) if arm.label else Path(results)
 
 
 def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs: Path = Path("hubs"), *,

@@ -88,12 +88,12 @@ def test_run_saves_the_protocol_and_skips_finished_runs(finished: tuple[Path, Pa
 
 def test_labelled_arms_are_kept_apart(finished: tuple[Path, Path], two_task_hub: Path) -> None:
     recipe, results = finished
-    path = _experiment(recipe.parent, two_task_hub, extra='label = "short"\n', name="labelled")
+    path = _experiment(recipe.parent, two_task_hub, extra='label = "short, cut"\n', name="labelled")
     path.write_text(path.read_text().replace("budget = 8\n", "budget = 6\n").replace("[4, 8]\nsettings", "[4]\nsettings"))
     run_experiment(load_experiment(path), results)
-    assert len(list((results / "arms" / "short").glob("*/*/*/seed*.json"))) == 8
+    assert len(list((results / "arms" / "short-cut").glob("*/*/*/seed*.json"))) == 8, "label as a folder name"
     methods = {t.meta.method for t in experiment_trajectories(load_experiment(path), results)}
-    assert methods == {"random [short]", "gp [short]"}
+    assert methods == {"random [short, cut]", "gp [short, cut]"}
 
 
 def test_check_passes_on_its_baseline_and_fails_on_a_worse_result(finished: tuple[Path, Path], tmp_path: Path) -> None:
