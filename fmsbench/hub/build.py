@@ -33,7 +33,8 @@ class BuildReport:
     jobs_run: int
     jobs_skipped: int
     images: int
-    train_seconds: float
+    train_seconds: float  # training steps, summed over jobs
+    eval_seconds: float  # epoch-0 and held-out evaluations, summed over jobs
     wall_seconds: float
 
     @property
@@ -65,7 +66,7 @@ def build_hub(
     plan = make_plan(recipe)
     jobs_total = len(plan.pretrain_jobs) + len(plan.finetune_jobs)
     if _already_built(out, recipe):
-        return BuildReport(out, 0, jobs_total, 0, 0.0, time.perf_counter() - start)
+        return BuildReport(out, 0, jobs_total, 0, 0.0, 0.0, time.perf_counter() - start)
     pool = EXECUTORS.get(executor)(workers=workers, address=address, gpus_per_job=gpus_per_job,
                                    max_retries=max_retries)
     _check_datasets(plan, data_root, download)
@@ -73,7 +74,7 @@ def build_hub(
     shard_dir.mkdir(parents=True, exist_ok=True)
     job_fn = functools.partial(run_job, shard_dir=shard_dir, data_root=data_root, weights_dtype=recipe.weights_dtype,
                                device="cuda" if pool.gpus_per_job > 0 else "cpu")
-    run, images, seconds = 0, 0, 0.0
+    run, images, seconds, eval_seconds = 0, 0, 0.0, 0.0
     for phase, jobs in (("pretrain", plan.pretrain_jobs), ("finetune", plan.finetune_jobs)):
         todo = [job for job in jobs if not shard_path(shard_dir, job.key).exists()]
         done = len(jobs) - len(todo)
@@ -85,12 +86,13 @@ def build_hub(
                                     "on a Ray cluster, --out must be a folder that every node shares")
             done, run = done + 1, run + 1
             images, seconds = images + outcome.images, seconds + outcome.train_seconds
+            eval_seconds += outcome.eval_seconds
             if on_progress:
                 on_progress(phase, done, len(jobs))
     pack(plan, shard_dir, out)
     if not keep_shards:
         shutil.rmtree(shard_dir)
-    return BuildReport(out, run, jobs_total - run, images, seconds, time.perf_counter() - start)
+    return BuildReport(out, run, jobs_total - run, images, seconds, eval_seconds, time.perf_counter() - start)
 
 
 def _already_built(out: Path, recipe: Recipe) -> bool:

@@ -29,6 +29,7 @@ class JobOutcome:
     key: str
     images: int
     train_seconds: float
+    eval_seconds: float
     wall_seconds: float
 
 
@@ -80,7 +81,7 @@ def run_job(job: PretrainJob | FinetuneJob, shard_dir: Path, data_root: str | No
     info = {"num_classes": data.num_classes, "n_train": len(data.train_x), "n_val": len(data.val_x),
             "n_test": len(data.test_x), **extra}
     write_shard(shard_path(shard_dir, job.key), Shard(result.curves, weights, layout_of(model.state_dict()), info))
-    return JobOutcome(job.key, result.images, result.train_seconds, time.perf_counter() - start)
+    return JobOutcome(job.key, result.images, result.train_seconds, result.eval_seconds, time.perf_counter() - start)
 
 
 def _load_backbone(model: torch.nn.Module, pretrained: Shard) -> None:

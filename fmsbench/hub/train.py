@@ -25,7 +25,7 @@ from fmsbench.hub.layout import flatten
 from fmsbench.hub.plan import TrainSettings
 from fmsbench.hub.store import METRICS
 
-EVAL_BATCH = 1024
+EVAL_BATCH = 128  # one-thread CPU forward passes are up to 4x slower per image at 256-1024 (cache misses); see git log
 INITS = {
     "kaiming_normal": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
     "kaiming_uniform": lambda w: nn.init.kaiming_uniform_(w, nonlinearity="relu"),
@@ -46,6 +46,7 @@ class TrainResult:
     weights: np.ndarray | None  # [E+1, P] float32 when recorded
     images: int  # training images processed (for throughput)
     train_seconds: float
+    eval_seconds: float  # the epoch-0 and held-out evaluations (build overhead, not charged to HPO methods)
 
 
 def apply_init(model: nn.Module, scheme: str) -> None:
@@ -86,8 +87,9 @@ def train(model: nn.Module, data: Splits, settings: TrainSettings, record_weight
     optimizer = make_optimizer(model, settings)
     curves = np.zeros((settings.epochs + 1, len(METRICS)), dtype=np.float32)
     weights = [flatten(model.state_dict())] if record_weights else []
+    start = time.perf_counter()
     curves[0] = (*evaluate(model, data.train_x, data.train_y, device), *_held_out(model, data, device), 0.0)
-    n_train, images, total_seconds = len(data.train_x), 0, 0.0
+    n_train, images, total_seconds, eval_seconds = len(data.train_x), 0, 0.0, time.perf_counter() - start
     for epoch in range(1, settings.epochs + 1):
         model.train()
         order = torch.randperm(n_train, generator=generator)
@@ -107,10 +109,12 @@ def train(model: nn.Module, data: Splits, settings: TrainSettings, record_weight
         seconds = time.perf_counter() - start
         images += n_train
         total_seconds += seconds
+        start = time.perf_counter()
         curves[epoch] = (train_loss, train_acc, *_held_out(model, data, device), seconds)
+        eval_seconds += time.perf_counter() - start
         if record_weights:
             weights.append(flatten(model.state_dict()))
-    return TrainResult(curves, np.stack(weights) if record_weights else None, images, total_seconds)
+    return TrainResult(curves, np.stack(weights) if record_weights else None, images, total_seconds, eval_seconds)
 
 
 def _held_out(model: nn.Module, data: Splits, device: torch.device | str) -> tuple[float, float, float, float]:
