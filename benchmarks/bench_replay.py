@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch_geometric.data import Batch
 
 from fmsbench.hub.benchmark import Benchmark
 from fmsbench.methods import METHODS
@@ -57,6 +56,8 @@ def peak_rss() -> int:
 
 def graph_costs(hub: str, task: str, batch_size: int = 16, repeats: int = 3) -> list[dict[str, Any]]:
     """Per architecture: build time, nodes/edges, fill time and GMN forward (+backward) time per checkpoint."""
+    from torch_geometric.data import Batch  # after fmsbench, which silences torch_geometric's import-time warning
+
     torch.set_num_threads(1)
     rows = []
     with Benchmark(hub, task) as bench:
