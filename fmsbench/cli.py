@@ -70,18 +70,18 @@ def build_progress() -> Iterator[Callable[[str, int, int], None]]:
 
 
 @contextlib.contextmanager
-def run_progress(specs: list[Any]) -> Iterator[tuple[Callable[[str, int], None], Callable[[list[Any]], None]]]:
-    """A bar per run (epochs spent of its budget); yields the progress callback and one that marks skipped runs."""
+def run_progress(specs: list[Any]) -> Iterator[Callable[[str, int], None]]:
+    """A bar per run (epochs spent of its budget), finished runs shown as done from the start; yields the
+    progress callback."""
+    from fmsbench.replay.runner import is_finished
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
                TimeElapsedColumn())
+    finished = {spec.label for spec in specs if is_finished(spec)}
     with Progress(*columns, console=console) as progress:
-        bars = {spec.label: progress.add_task(spec.label, total=spec.budget) for spec in specs}
-
-        def mark_skipped(skipped: list[Any]) -> None:
-            for spec in skipped:
-                progress.update(bars[spec.label], completed=spec.budget, description=f"{spec.label} (already done)")
-
-        yield (lambda label, done: progress.update(bars[label], completed=done)), mark_skipped
+        bars = {spec.label: progress.add_task(f"{spec.label} (already done)", total=spec.budget, completed=spec.budget)
+                if spec.label in finished else progress.add_task(spec.label, total=spec.budget) for spec in specs}
+        yield lambda label, done: progress.update(bars[label], completed=done)
 
 
 def print_built(report: Any) -> None:
@@ -208,9 +208,8 @@ def run_command(
             console.print(f"[yellow]skipping {name}[/]: it {reason}")
     specs = plan_runs(method, hub, task, parse_int_list(seeds, "seeds"), budget, out,
                       parse_int_list(tau_budgets, "tau budgets"), parse_settings(setting or []))
-    with run_progress(specs) as (on_progress, mark_skipped):
+    with run_progress(specs) as on_progress:
         outcome = run_all(specs, jobs, on_progress, executor=executor, address=address)
-        mark_skipped(outcome.skipped)
     console.print(f"[green]{len(outcome.written)} runs written[/], {len(outcome.skipped)} already finished; "
                   f"results in {out}")
 
@@ -315,8 +314,7 @@ def experiment_command(
             def on_arm(arm: Any, specs: list[Any]) -> Callable[[str, int], None]:
                 stack.close()
                 console.print(f"arm [cyan]{arm.label or arm.hub}[/]: {len(specs)} runs")
-                on_progress, _ = stack.enter_context(run_progress(specs))
-                return on_progress
+                return stack.enter_context(run_progress(specs))
 
             outcome = run_experiment(experiment, results, hubs, jobs=jobs, executor=executor, address=address,
                                      ensure_hub=ensure_hub, on_arm=on_arm)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from rich.table import Table
+from rich.text import Text
 
 from fmsbench.atomic import atomic_path
 from fmsbench.errors import FmsbenchError, UnknownNameError
@@ -274,7 +275,7 @@ def rich_tables(report: Report) -> list[Table]:
         for column in frame.columns:
             table.add_column(column.replace(" @ ", "\n") + " epochs", justify="right")
         for method, row in frame.iterrows():
-            table.add_row(str(method), *row.tolist())
+            table.add_row(Text(str(method)), *row.tolist())  # Text: a label like "[transfer]" is not markup
         tables.append(table)
     return tables
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from typer.testing import CliRunner
 
@@ -13,9 +14,11 @@ from fmsbench.check import Baseline, compare, failed, measure, write_baseline
 from fmsbench.errors import RecipeError
 from fmsbench.experiment import (
     EXPERIMENTS_DIR, experiment_names, experiment_trajectories, load_experiment, run_experiment,
+    write_experiment_report,
 )
 from fmsbench.cli import app
 from fmsbench.methods import METHODS
+from fmsbench.report import rich_tables
 
 runner = CliRunner()
 
@@ -94,6 +97,10 @@ def test_labelled_arms_are_kept_apart(finished: tuple[Path, Path], two_task_hub:
     assert len(list((results / "arms" / "short-cut").glob("*/*/*/seed*.json"))) == 8, "label as a folder name"
     methods = {t.meta.method for t in experiment_trajectories(load_experiment(path), results)}
     assert methods == {"random [short, cut]", "gp [short, cut]"}
+    console = Console(width=200, record=True)
+    for table in rich_tables(write_experiment_report(load_experiment(path), results).report):
+        console.print(table)
+    assert "gp [short, cut]" in console.export_text(), "a label is shown, not read as rich markup"
 
 
 def test_check_passes_on_its_baseline_and_fails_on_a_worse_result(finished: tuple[Path, Path], tmp_path: Path) -> None:
