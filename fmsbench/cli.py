@@ -71,16 +71,12 @@ def build_progress() -> Iterator[Callable[[str, int, int], None]]:
 
 @contextlib.contextmanager
 def run_progress(specs: list[Any]) -> Iterator[Callable[[str, int], None]]:
-    """A bar per run (epochs spent of its budget), finished runs shown as done from the start; yields the
+    """A bar per run (epochs spent of its budget; run_all fills the bars of finished runs at once); yields the
     progress callback."""
-    from fmsbench.replay.runner import is_finished
-
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
                TimeElapsedColumn())
-    finished = {spec.label for spec in specs if is_finished(spec)}
     with Progress(*columns, console=console) as progress:
-        bars = {spec.label: progress.add_task(f"{spec.label} (already done)", total=spec.budget, completed=spec.budget)
-                if spec.label in finished else progress.add_task(spec.label, total=spec.budget) for spec in specs}
+        bars = {spec.label: progress.add_task(spec.label, total=spec.budget) for spec in specs}
         yield lambda label, done: progress.update(bars[label], completed=done)
 
 
@@ -300,12 +296,10 @@ def experiment_command(
         return
     experiment = load_experiment(name)
 
-    def ensure_hub(hub: str, folder: Path) -> Path:
-        if hub.endswith(".h5"):
-            return Path(hub)
-        console.print(f"hub [cyan]{hub}[/]")
+    def ensure_hub(recipe: str, folder: Path) -> Path:
+        console.print(f"hub [cyan]{recipe}[/]")
         with build_progress() as on_progress:
-            built = build_hub(load_recipe(hub), folder, executor=executor, address=address, on_progress=on_progress)
+            built = build_hub(load_recipe(recipe), folder, executor=executor, address=address, on_progress=on_progress)
         print_built(built)
         return built.path
 
@@ -339,6 +333,7 @@ def check_command(
 ) -> None:
     """CI regression gate: rerun a small experiment and fail when tau or final regret got worse than the baseline."""
     from rich.table import Table
+    from rich.text import Text
 
     from fmsbench.check import Baseline, compare, failed, measure, write_baseline
     from fmsbench.experiment import load_experiment, run_experiment
@@ -349,15 +344,14 @@ def check_command(
     outcome = run_experiment(spec, results, hubs)
     console.print(f"experiment [cyan]{spec.name}[/]: {outcome.written} runs run, {outcome.skipped} read from {results}")
     current = measure(spec, results)
-    tolerance = {**(previous.tolerance if previous else {}),
-                 **({"tau": tolerance_tau} if tolerance_tau is not None else {}),
+    overrides = {**({"tau": tolerance_tau} if tolerance_tau is not None else {}),
                  **({"final_regret": tolerance_regret} if tolerance_regret is not None else {})}
     if update:
-        write_baseline(baseline, name, current, tolerance)
+        write_baseline(baseline, name, current, {**(previous.tolerance if previous else {}), **overrides})
         console.print(f"[green]wrote {baseline}[/]: {len(current)} measurements of experiment {name}")
         return
     assert previous is not None
-    previous.tolerance.update(tolerance)
+    previous.tolerance.update(overrides)
     comparisons = compare(previous, current)
     table = Table("hub", "task", "method", "metric", "baseline", "now", "change", "status",
                   title=f"check against {baseline} (tolerance: tau {previous.tolerance['tau']:g}, "
@@ -366,7 +360,7 @@ def check_command(
     for c in comparisons:
         now = "–" if c.current is None else f"{c.current:.4f}"
         change = "–" if c.current is None else f"{c.delta:+.4f}"
-        table.add_row(*c.key, f"{c.baseline:.4f}", now, change, f"[{colours[c.status]}]{c.status}[/]")
+        table.add_row(*map(Text, c.key), f"{c.baseline:.4f}", now, change, f"[{colours[c.status]}]{c.status}[/]")
     console.print(table)
     bad = failed(comparisons)
     if bad:

@@ -27,7 +27,7 @@ from fmsbench.errors import RecipeError
 from fmsbench.recipes import RECIPES_DIR
 from fmsbench.replay.runner import ProgressCallback, RunSpec, parse_int_list, plan_runs, run_all
 from fmsbench.replay.trajectory import Trajectory
-from fmsbench.tomlconfig import build, read_toml
+from fmsbench.tomlconfig import build, bundled_names, read_toml, resolve_toml
 
 EXPERIMENTS_DIR = RECIPES_DIR / "experiments"
 
@@ -83,19 +83,12 @@ class Experiment:
 
 
 def experiment_names() -> list[str]:
-    return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.toml"))
+    return bundled_names(EXPERIMENTS_DIR)
 
 
 def load_experiment(name_or_path: str | Path) -> Experiment:
     """A bundled experiment name (recipes/experiments/) or a path to an experiment .toml."""
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = EXPERIMENTS_DIR / f"{name_or_path}.toml"
-        if not path.is_file():
-            raise RecipeError(f"unknown experiment '{name_or_path}'; bundled experiments: {', '.join(experiment_names())}"
-                              " (or give a .toml path)")
-    elif not path.is_file():
-        raise RecipeError(f"experiment file {path} does not exist")
+    path = resolve_toml(name_or_path, EXPERIMENTS_DIR, "experiment")
     data, text = read_toml(path)
     experiment = build(Experiment, {**data, "text": text}, str(path))
     labels = [label_folder(arm.label) for arm in experiment.arms]
@@ -110,7 +103,6 @@ def load_experiment(name_or_path: str | Path) -> Experiment:
 
 @dataclass
 class ExperimentOutcome:
-    folder: Path
     written: int
     skipped: int
 
@@ -132,15 +124,16 @@ def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs
                    on_arm: ArmProgress | None = None) -> ExperimentOutcome:
     """Build missing hubs, meta-train transfer arms, run every unfinished run; save the protocol with the results.
 
-    `ensure_hub(hub, hubs)` returns the hub file of an arm (the CLI passes one that shows build progress);
-    `executor` and `address` choose where runs execute (see fmsbench.hub.executor).
+    An arm's hub is a built .h5 or a recipe: `ensure_hub(recipe, hubs)` returns its hub file, built if missing
+    (the CLI passes one that shows build progress); `executor` and `address` choose where runs execute (see
+    fmsbench.hub.executor).
     """
     folder = Path(results) / "experiments" / experiment.name
     write_text_atomic(folder / "experiment.toml", experiment.text)
-    ensure = ensure_hub or hub_file
+    ensure = ensure_hub or recipe_hub
     written = skipped = 0
     for arm in experiment.arms:
-        hub = ensure(arm.hub, Path(hubs))
+        hub = Path(arm.hub) if arm.hub.endswith(".h5") else ensure(arm.hub, Path(hubs))
         out = arm_results(results, arm)
         overrides = {key: str(value) for key, value in arm.settings.items()}
         if arm.transfer is not None:
@@ -150,17 +143,15 @@ def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs
                           arm.tau_budgets, overrides)
         outcome = run_all(specs, jobs, on_arm(arm, specs) if on_arm else None, executor=executor, address=address)
         written, skipped = written + len(outcome.written), skipped + len(outcome.skipped)
-    return ExperimentOutcome(folder, written, skipped)
+    return ExperimentOutcome(written, skipped)
 
 
-def hub_file(hub: str, hubs: Path) -> Path:
-    """A built hub file: `hub` itself if it names a .h5, else the hub of recipe `hub`, built if missing."""
-    if hub.endswith(".h5"):
-        return Path(hub)
+def recipe_hub(recipe: str, hubs: Path) -> Path:
+    """The hub file of `recipe` in `hubs`, built if missing."""
     from fmsbench.hub.build import build_hub
     from fmsbench.recipes import load_recipe
 
-    return build_hub(load_recipe(hub), hubs).path
+    return build_hub(load_recipe(recipe), hubs).path
 
 
 def _meta_train(arm: ArmSection, hub: Path, folder: Path, overrides: dict[str, str]) -> Path:
@@ -190,10 +181,12 @@ def experiment_trajectories(experiment: Experiment, results: Path) -> list[Traje
     arm's methods are shown as "<method> [<label>]"."""
     from fmsbench.report import load_results
 
-    trajectories = []
+    trajectories, loaded = [], {}  # unlabelled arms share the results root: read it once
     for arm in experiment.arms:
-        hub, seeds = _hub_name(arm.hub), set(parse_int_list(arm.seeds, "seeds"))
-        for trajectory in load_results(arm_results(results, arm)):
+        hub, seeds, folder = _hub_name(arm.hub), set(parse_int_list(arm.seeds, "seeds")), arm_results(results, arm)
+        if folder not in loaded:
+            loaded[folder] = load_results(folder)
+        for trajectory in loaded[folder]:
             meta = trajectory.meta
             if (meta.hub_name != hub or meta.method not in arm.methods or meta.seed not in seeds
                     or meta.budget != arm.budget or (arm.tasks and meta.task not in arm.tasks)):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fmsbench.data.spec import DatasetSpec
 from fmsbench.errors import RecipeError
-from fmsbench.tomlconfig import build, read_toml
+from fmsbench.tomlconfig import build, read_toml, resolve_toml
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 KINDS = ("ptm", "simple-cnn")
@@ -119,16 +119,7 @@ class Recipe:
 
 def resolve_recipe(name_or_path: str | Path) -> Path:
     """A bundled recipe name (see recipes/) or a path to a .toml file."""
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
-        if not candidate.is_file():
-            raise RecipeError(f"recipe file {candidate} does not exist")
-        return candidate
-    bundled = RECIPES_DIR / f"{name_or_path}.toml"
-    if bundled.is_file():
-        return bundled
-    names = sorted(p.stem for p in RECIPES_DIR.glob("*.toml"))
-    raise RecipeError(f"unknown recipe '{name_or_path}'; bundled recipes: {', '.join(names)} (or give a .toml path)")
+    return resolve_toml(name_or_path, RECIPES_DIR, "recipe")
 
 
 def load_recipe(name_or_path: str | Path) -> Recipe:

@@ -16,6 +16,25 @@ from typing import Any
 from fmsbench.errors import RecipeError
 
 
+def bundled_names(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.toml"))
+
+
+def resolve_toml(name_or_path: str | Path, folder: Path, noun: str) -> Path:
+    """A bundled file of `folder` by name, or a path to a .toml file (or to any existing file); `noun` ("recipe",
+    "experiment") names it in the one-line errors."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.is_file():
+        if not candidate.is_file():
+            raise RecipeError(f"{noun} file {candidate} does not exist")
+        return candidate
+    bundled = folder / f"{name_or_path}.toml"
+    if bundled.is_file():
+        return bundled
+    raise RecipeError(f"unknown {noun} '{name_or_path}'; bundled {noun}s: {', '.join(bundled_names(folder))} "
+                      "(or give a .toml path)")
+
+
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """The parsed table and the raw text of a TOML file (one-line error if it is not valid TOML)."""
     text = path.read_text()
@@ -57,8 +76,6 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         return dict(value)
     if dataclasses.is_dataclass(hint):
         return build(hint, value, where)
-    if hint is Any:
-        return value
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):

@@ -92,11 +92,11 @@ def parse_settings(items: Sequence[str]) -> dict[str, str]:
     return settings
 
 
-def resolve_methods(text: str, hub: Path | None = None) -> list[str]:
+def resolve_methods(text: str, hub: Path) -> list[str]:
     """'all' (every method that suits `hub`, see `skipped_by_all`) or a comma list of registered names (each
     checked, in the order given)."""
     if text.strip() == "all":
-        skipped = skipped_by_all(hub) if hub is not None else {}
+        skipped = skipped_by_all(hub)
         return [name for name in METHODS.names() if name not in skipped]
     names = [n.strip() for n in text.split(",") if n.strip()]
     for name in names:
@@ -214,12 +214,15 @@ def run_all(specs: Sequence[RunSpec], jobs: int = 1, on_progress: ProgressCallba
     """Execute every unfinished run on an executor (see fmsbench.hub.executor) with `jobs` workers.
 
     Local with jobs=1 runs in this process; with Ray and no address, `jobs` sizes the local instance. Runs are
-    CPU-only (tiny surrogates, deterministic algorithms), so they ask for no GPU.
+    CPU-only (tiny surrogates, deterministic algorithms), so they ask for no GPU. Finished runs are reported to
+    `on_progress` as complete before anything runs.
     """
     if jobs < 1:
         raise FmsbenchError(f"--jobs must be at least 1, got {jobs}")
     skipped = [spec for spec in specs if is_finished(spec)]
     pending = [spec for spec in specs if spec not in skipped]
+    for spec in skipped if on_progress else ():
+        on_progress(spec.label, spec.budget)
     if pending:
         pool = EXECUTORS.get(executor)(workers=jobs, address=address, gpus_per_job=0)
         fn, report = (execute, None) if on_progress is None else (_execute_reporting, lambda m: on_progress(*m))
