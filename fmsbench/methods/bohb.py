@@ -30,7 +30,7 @@ from sklearn.neighbors import KernelDensity
 from fmsbench.errors import FmsbenchError
 from fmsbench.methods.base import METHODS, build_settings
 from fmsbench.methods.encoding import HyperparameterEncoder
-from fmsbench.methods.successive_halving import Hyperband, SuccessiveHalvingSettings, random_untouched
+from fmsbench.methods.successive_halving import Hyperband, SuccessiveHalvingSettings, random_untouched, rung_value
 from fmsbench.replay.observation import Observation
 
 
@@ -87,9 +87,10 @@ def tpe_scores(x: np.ndarray, y: np.ndarray, candidates: np.ndarray, top_fractio
 class BOHB(Hyperband):
     """Hyperband whose new configs maximise a TPE density ratio l(x) / g(x) over the untouched configs."""
 
+    _settings: BOHBSettings
+
     def __init__(self, seed: int, settings: BOHBSettings) -> None:
         super().__init__(seed, settings)
-        self._model_settings = settings
         self._x: np.ndarray | None = None
 
     def model_scores(self, obs: Observation, configs: np.ndarray) -> np.ndarray | None:
@@ -98,13 +99,15 @@ class BOHB(Hyperband):
             self._x = HyperparameterEncoder(obs.search_space).encode(obs.configs)
         if self._x.shape[1] == 0:  # every hyperparameter has a single value: nothing to model
             return None
-        settings = self._model_settings
+        settings = self._settings
         min_points = settings.min_points_in_model or self._x.shape[1] + 1
         trained = obs.trained()
         budgets = sorted({epoch for bracket in self.schedule for _, epoch in bracket}, reverse=True)
         for epoch in budgets:
             seen = np.flatnonzero(trained >= epoch)
-            y = np.array([obs.curve(int(config), upto=epoch)[-1] for config in seen])
+            if seen.size < 2 * min_points:  # tpe_scores needs min_points good and min_points bad configs
+                continue
+            y = np.array([rung_value(obs, int(config), epoch) for config in seen])
             scores = tpe_scores(self._x[seen], y, self._x[configs], settings.top_fraction, min_points,
                                 settings.min_bandwidth)
             if scores is not None:
@@ -115,7 +118,7 @@ class BOHB(Hyperband):
         untouched = np.flatnonzero(obs.trained() == 0)
         if untouched.size:
             scores = self.model_scores(obs, untouched)
-            if scores is not None and self.rng.random() >= self._model_settings.random_fraction:
+            if scores is not None and self.rng.random() >= self._settings.random_fraction:
                 return int(untouched[np.argmax(scores)])
         return random_untouched(obs, self.rng)
 

@@ -80,12 +80,6 @@ class SurrogateRows:
         weights = None if self.weights is None else [self.weights[i] for i in rows.tolist()]
         return SurrogateRows(self.x[rows], self.budget[rows], self.curve[rows], weights)
 
-    @staticmethod
-    def concat(parts: list[SurrogateRows]) -> SurrogateRows:
-        weights = None if parts[0].weights is None else [w for part in parts for w in part.weights or []]
-        return SurrogateRows(torch.cat([p.x for p in parts]), torch.cat([p.budget for p in parts]),
-                             torch.cat([p.curve for p in parts]), weights)
-
 
 class DeepKernelFeatures(nn.Module):
     """[x ; b] -> 64, curve -> Conv1d + max-pool -> 4, weights -> 32; joined into 128 units.
@@ -147,8 +141,8 @@ class DeepKernelFeatures(nn.Module):
         if not self.training or self.weight_batch is None or self.weight_batch >= len(prepared):
             return self.featurizer(prepared)
         self._training_calls += 1
-        keys = [id(item) for item in prepared]
-        known = [i for i, key in enumerate(keys) if key in self._history and self._history[key][0] is prepared[i]]
+        keys = [id(item) for item in prepared]  # _history holds each item, so no other object can take its id
+        known = [i for i, key in enumerate(keys) if key in self._history]
         refresh = self._training_calls % self.weight_every == 0
         drawn = torch.randperm(len(known))[: self.weight_batch].tolist() if refresh else []
         stale = sorted(set(known) - {known[i] for i in drawn})

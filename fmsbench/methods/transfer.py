@@ -52,28 +52,29 @@ def meta_train(method: str, hub: Path, source_tasks: Sequence[str], folder: Path
     protocol = {"method": method, "hub": str(hub), "source_tasks": list(source_tasks), "exclude_arch": exclude_arch,
                 "configs_per_task": configs_per_task, "steps": steps, "seed": seed, "batch_rows": BATCH_ROWS,
                 "settings": overrides, "hub_fingerprints": {}, "configs": {}}
+    if not isinstance(METHODS.get(method)(seed, **overrides), DyHPO):
+        raise FmsbenchError(f"transfer meta-trains a deep-kernel surrogate; '{method}' has none "
+                            "(use dyhpo or an fms-* method)")
     rng = np.random.default_rng(seed)
+    for task in source_tasks:  # the protocol first: a cached state is returned before any checkpoint is read
+        with Benchmark(hub, task) as bench:
+            protocol["configs"][task] = _source_configs(bench, configs_per_task, exclude_arch, rng).tolist()
+            protocol["hub_fingerprints"][task] = hub_fingerprint(bench)
+    state_path = Path(folder) / f"{method}-{_digest(protocol)}.pt"
+    if state_path.exists():
+        return state_path
     per_task: list[TaskRows] = []
     surrogate: DeepKernelSurrogate | None = None
     with seeded_torch(seed):
         for task in source_tasks:
             with Benchmark(hub, task) as bench:
                 learner = METHODS.get(method)(seed, **overrides)
-                if not isinstance(learner, DyHPO):
-                    raise FmsbenchError(f"transfer meta-trains a deep-kernel surrogate; '{method}' has none "
-                                        "(use dyhpo or an fms-* method)")
-                configs = _source_configs(bench, configs_per_task, exclude_arch, rng)
-                protocol["configs"][task] = configs.tolist()
-                protocol["hub_fingerprints"][task] = hub_fingerprint(bench)
                 trained = np.zeros(bench.n_configs, np.int64)
-                trained[configs] = bench.max_epoch
+                trained[protocol["configs"][task]] = bench.max_epoch
                 obs = Observation(bench, trained, int(trained.sum()))
                 if surrogate is None:
                     surrogate = learner.new_surrogate(obs)
                 per_task.append(learner.training_rows(obs, surrogate))
-        state_path = Path(folder) / f"{method}-{_digest(protocol)}.pt"
-        if state_path.exists():
-            return state_path
         assert surrogate is not None
         try:
             surrogate.fit_batches(_batches(per_task, steps, rng))
