@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 
+@functools.cache
 def _mode_for_new_files() -> int:
     """The mode open() would give a new file under the process umask (mkstemp's own 0600 would hide hubs and
     results from other users of a shared filesystem)."""
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
-
-
-_NEW_FILE_MODE = _mode_for_new_files()
 
 
 @contextlib.contextmanager
@@ -35,7 +34,7 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(tmp, _NEW_FILE_MODE)
+        os.chmod(tmp, _mode_for_new_files())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

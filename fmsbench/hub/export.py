@@ -31,14 +31,17 @@ import numpy as np
 import pandas as pd
 
 from fmsbench.atomic import atomic_path, write_text_atomic
-from fmsbench.errors import HubError, UnknownNameError
+from fmsbench.errors import HubError
 from fmsbench.hub.benchmark import Benchmark
 from fmsbench.hub.store import open_hub
+from fmsbench.registry import Registry
 
 RESOURCE_ATTR = "epoch"
 ELAPSED_TIME = "metric_elapsed_time"
 DEFAULT_METRIC = "metric_valid_error"
 CSV_NAME = "curves.csv"
+Exporter = Callable[[list[Benchmark], Path], list[Path]]
+EXPORTERS: Registry[Exporter] = Registry("export format")  # CLI name -> writer of the format's files
 
 
 @dataclass
@@ -52,15 +55,14 @@ class ExportReport:
 
 def export_hub(hub: Path | str, fmt: str, out: Path | str) -> ExportReport:
     """Write `hub` to the folder `out` in format `fmt` ("syne-tune" or "csv"); every file is written atomically."""
-    if fmt not in EXPORTERS:
-        raise UnknownNameError(f"unknown export format '{fmt}'; choose one of: {', '.join(EXPORTERS)}")
+    exporter = EXPORTERS.get(fmt)
     with open_hub(hub) as h5:
         tasks = sorted(h5["tasks"])
     out = Path(out)
     with ExitStack() as stack:
         benches = [stack.enter_context(Benchmark(hub, task)) for task in tasks]
         out.mkdir(parents=True, exist_ok=True)
-        files = EXPORTERS[fmt](benches, out)
+        files = exporter(benches, out)
         return ExportReport(out, files, tasks, benches[0].n_configs, benches[0].max_epoch)
 
 
@@ -98,6 +100,7 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
         np.save(handle, array, allow_pickle=False)
 
 
+@EXPORTERS.register("syne-tune")
 def export_syne_tune(benches: list[Benchmark], out: Path) -> list[Path]:
     first = benches[0]
     axes = list(first.search_space)
@@ -129,6 +132,7 @@ def export_syne_tune(benches: list[Benchmark], out: Path) -> list[Path]:
 
 
 # ----------------------------------------------------------------- csv
+@EXPORTERS.register("csv")
 def export_csv(benches: list[Benchmark], out: Path) -> list[Path]:
     frames = []
     for bench in benches:
@@ -147,8 +151,3 @@ def export_csv(benches: list[Benchmark], out: Path) -> list[Path]:
         pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
     return [path]
 
-
-EXPORTERS: dict[str, Callable[[list[Benchmark], Path], list[Path]]] = {
-    "syne-tune": export_syne_tune,
-    "csv": export_csv,
-}

@@ -8,7 +8,6 @@ every epoch's weights in the recipe's weights_dtype.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,6 @@ class JobOutcome:
     images: int
     train_seconds: float
     eval_seconds: float
-    wall_seconds: float
 
 
 @dataclass
@@ -62,7 +60,6 @@ def run_job(job: PretrainJob | FinetuneJob, shard_dir: Path, data_root: str | No
 
     The model is built and loaded on the CPU (the same initial weights everywhere), then trained on `device`.
     """
-    start = time.perf_counter()
     data = load_dataset(job.dataset, data_root)
     pretraining = isinstance(job, PretrainJob)
     settings = job.model.settings if pretraining else job.settings
@@ -81,7 +78,7 @@ def run_job(job: PretrainJob | FinetuneJob, shard_dir: Path, data_root: str | No
     info = {"num_classes": data.num_classes, "n_train": len(data.train_x), "n_val": len(data.val_x),
             "n_test": len(data.test_x), **extra}
     write_shard(shard_path(shard_dir, job.key), Shard(result.curves, weights, layout_of(model.state_dict()), info))
-    return JobOutcome(job.key, result.images, result.train_seconds, result.eval_seconds, time.perf_counter() - start)
+    return JobOutcome(job.key, result.images, result.train_seconds, result.eval_seconds)
 
 
 def _load_backbone(model: torch.nn.Module, pretrained: Shard) -> None:
