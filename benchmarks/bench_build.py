@@ -18,12 +18,12 @@ import time
 import torch
 import torch.nn.functional as F
 
+from fmsbench.build.builder import build_hub
+from fmsbench.build.plan import FinetuneJob, PretrainJob, make_plan
+from fmsbench.build.recipe import load_recipe
+from fmsbench.build.train import make_optimizer
 from fmsbench.data import load_dataset, to_float
-from fmsbench.hub.build import build_hub
-from fmsbench.hub.plan import FinetuneJob, PretrainJob, make_plan
-from fmsbench.hub.train import make_optimizer
 from fmsbench.models import build_model
-from fmsbench.recipes import load_recipe
 
 
 def bare_training(job: PretrainJob | FinetuneJob) -> tuple[int, float]:

@@ -5,7 +5,7 @@
 
 Each replay runs in a fresh process (as `fmsbench run` does: seeded, one torch thread), so its peak resident
 memory (VmHWM) is its own. Targets (issue 4): fms-gmn wall time <= 3x dyhpo's, peak memory < 4 GiB.
-Per architecture of the hub, at the GMN size FMS uses (`fmsbench.methods.fms.GMN_SIZE`): parameter-graph build time (trace + structure, once per architecture), graph size,
+Per architecture of the hub, at the GMN size FMS uses (`fmsbench.weights.gmn.FMS_SIZE`): parameter-graph build time (trace + structure, once per architecture), graph size,
 fill time per checkpoint, and GMN forward and forward+backward time per checkpoint in a batch of the hub's
 epoch-0 checkpoints. Prints figures; asserts nothing.
 """
@@ -24,11 +24,12 @@ import numpy as np
 import torch
 
 from fmsbench.hub.benchmark import Benchmark
+from fmsbench.hub.store import HubFile
 from fmsbench.methods import METHODS
-from fmsbench.methods.fms import GMN_SIZE
 from fmsbench.replay import Observation, replay
-from fmsbench.replay.runner import parse_settings, resolve_tasks, seeded_torch
+from fmsbench.runs.runner import parse_settings, seeded_torch
 from fmsbench.weights import FEATURIZERS, STRUCTURES, parameter_graph
+from fmsbench.weights.gmn import FMS_SIZE
 
 GIB = 2**30
 
@@ -66,14 +67,14 @@ def graph_costs(hub: str, task: str, batch_size: int = 16, repeats: int = 3) -> 
         STRUCTURES.clear()
         for arch_id, module in modules.items():
             start = time.perf_counter()
-            graph = parameter_graph(module, max_fan_in=GMN_SIZE["max_fan_in"])
+            graph = parameter_graph(module, max_fan_in=FMS_SIZE["max_fan_in"])
             build = time.perf_counter() - start
             configs = [c for c in range(bench.n_configs) if obs.arch_id(c) == arch_id][:batch_size]
             checkpoints = [obs.checkpoint(c, 0) for c in configs]
             start = time.perf_counter()
             filled = [graph.fill(sd) for sd in checkpoints]
             fill = (time.perf_counter() - start) / len(filled)
-            gmn = FEATURIZERS.get("gmn")({arch_id: module}, **GMN_SIZE)
+            gmn = FEATURIZERS.get("gmn")({arch_id: module}, **FMS_SIZE)
             batch = Batch.from_data_list(filled)
             forward = _per_checkpoint(lambda: gmn.gmn(batch), len(filled), repeats, grad=False)
             both = _per_checkpoint(lambda: gmn.gmn(batch).sum().backward(), len(filled), repeats, grad=True)
@@ -104,7 +105,8 @@ def main() -> None:
     parser.add_argument("--setting", action="append", default=[],
                         help="KEY=VALUE for every method (e.g. fit_steps=100)")
     args = parser.parse_args()
-    task = args.task or resolve_tasks(Path(args.hub), "all")[0]
+    with HubFile(args.hub) as hub:
+        task = args.task or hub.tasks[0]
     settings = parse_settings(args.setting)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     print(f"hub {args.hub}, task {task}, budget {args.budget} epochs, seed {args.seed}, "

@@ -2,7 +2,9 @@
 
 import warnings
 
-__version__ = "0.1.0"
+from fmsbench.version import __version__
+
+__all__ = ["__version__"]
 
 # torch-geometric and gpytorch still call torch.jit.script at import; the deprecation is theirs to fix, and
 # printing it above every command's output helps no user.

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -34,6 +36,18 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="Show full tracebac
     _state["debug"] = debug
 
 
+def in_flags(error: FmsbenchError) -> str:
+    """The error's message with the parameters it names written as this command's flags (budget -> --budget)."""
+    context = click.get_current_context(silent=True)
+    options = {param.name: param.opts[0] for param in (context.command.params if context else [])
+               if isinstance(param, click.Option)}
+    text = str(error)
+    for name in error.parameters:
+        flag = options.get(name, "--" + name.replace("_", "-"))
+        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?!\w)", flag, text)
+    return text
+
+
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn FmsbenchError (and Ctrl-C) into one line on stderr and an exit code, unless --debug."""
 
@@ -44,7 +58,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except FmsbenchError as error:
             if _state["debug"]:
                 raise
-            err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(in_flags(error))}", highlight=False, soft_wrap=True)
             sys.exit(error.exit_code)
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]: finished work is kept; rerun the same command to resume")
@@ -110,13 +124,10 @@ def build_hub_command(
 
     Interrupt it any time: rerunning the same command resumes and skips finished jobs.
     """
-    from fmsbench.errors import RecipeError
-    from fmsbench.hub.build import build_hub
-    from fmsbench.recipes import KINDS, load_recipe
+    from fmsbench.build.builder import build_hub
+    from fmsbench.build.recipe import choose_recipe
 
-    spec = load_recipe(recipe_option or recipe)
-    if recipe_option and recipe in KINDS and spec.kind != recipe:
-        raise RecipeError(f"{recipe_option} is a '{spec.kind}' recipe, not a '{recipe}' one")
+    spec = choose_recipe(recipe, recipe_option)
     with build_progress() as on_progress:
         report = build_hub(spec, out, data_root=data_root, download=download, workers=workers, executor=executor,
                            address=address, gpus_per_job=gpus_per_job, max_retries=retries,
@@ -197,15 +208,14 @@ def run_command(
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance of --jobs CPUs).")] = None,
 ) -> None:
     """Replay HPO methods over a hub: one trajectory per (method, task, seed); finished runs are skipped."""
-    from fmsbench.replay.runner import parse_int_list, parse_settings, plan_runs, run_all, skipped_by_all
+    from fmsbench.runs.runner import parse_int_list, parse_settings, plan_runs, run_all
 
-    if method.strip() == "all":
-        for name, reason in skipped_by_all(hub).items():
-            console.print(f"[yellow]skipping {name}[/]: it {reason}")
-    specs = plan_runs(method, hub, task, parse_int_list(seeds, "seeds"), budget, out,
-                      parse_int_list(tau_budgets, "tau budgets"), parse_settings(setting or []))
-    with run_progress(specs) as on_progress:
-        outcome = run_all(specs, jobs, on_progress, executor=executor, address=address)
+    plan = plan_runs(method, hub, task, parse_int_list(seeds, "seeds"), budget, out,
+                     parse_int_list(tau_budgets, "tau budgets"), parse_settings(setting or []))
+    for name, reason in plan.skipped.items():
+        console.print(f"[yellow]skipping {name}[/]: it {reason}")
+    with run_progress(plan.specs) as on_progress:
+        outcome = run_all(plan.specs, jobs, on_progress, executor=executor, address=address)
     console.print(f"[green]{len(outcome.written)} runs written[/], {len(outcome.skipped)} already finished; "
                   f"results in {out}")
 
@@ -224,27 +234,24 @@ def report_command(
     html: Annotated[Path | None, typer.Option(help="Also write one self-contained HTML page (tables, plots) here.")] = None,
 ) -> None:
     """Tables of Kendall's tau and regret (mean ± standard error over seeds) and regret plots."""
-    from fmsbench.errors import UnknownNameError
-    from fmsbench.replay.runner import parse_int_list
     from fmsbench import report as reporting
+    from fmsbench.runs.runner import parse_int_list
 
-    renderers = {"markdown": reporting.render_markdown, "csv": reporting.render_csv, "json": reporting.render_json}
-    if fmt not in ("table", *renderers):
-        raise UnknownNameError(f"unknown format '{fmt}'; choose one of: table, {', '.join(renderers)}")
+    renderer = reporting.RENDERERS.get(fmt)
     both = not (tau or regret)
     result = reporting.build_report(results, parse_int_list(budgets, "budgets"), tau=tau or both,
                                     regret=regret or both, plot=plot or html is not None, out=out,
                                     methods=[m.strip() for m in method.split(",") if m.strip()] if method else None)
     if html is not None:
         write_text_atomic(html, reporting.render_html(result, f"fmsbench results: {results}"))
-    if fmt != "table":
-        typer.echo(renderers[fmt](result), nl=False)
-        return
-    for table in reporting.rich_tables(result):
-        console.print(table)
-    console.print(reporting.definitions_text(), highlight=False, soft_wrap=True)
+    if fmt == "table" and console.is_terminal:
+        for table in reporting.rich_tables(result):
+            console.print(table)
+        console.print(reporting.definitions_text(), highlight=False, soft_wrap=True)
+    else:  # another format, or piped: full-width text rather than tables cut to the terminal's 80 columns
+        typer.echo(renderer(result), nl=False)
     for path in [*result.plots, *([html] if html else [])]:
-        console.print(f"wrote [green]{path}[/]")
+        err_console.print(f"wrote [green]{path}[/]")
 
 
 zoo_app = typer.Typer(help="Import model zoos as pretrained pools for Simple CNN hubs.", no_args_is_help=True)
@@ -259,7 +266,7 @@ def zoo_import_command(
     limit: Annotated[int | None, typer.Option(help="Import at most this many models.")] = None,
 ) -> None:
     """Convert a Keras CNN zoo to simple-cnn models that a Simple CNN recipe uses as its pool (zoo.source = FILE)."""
-    from fmsbench.hub.zoo_import import describe_skipped, import_zoo
+    from fmsbench.build.zoo_import import describe_skipped, import_zoo
 
     report = import_zoo(path, out, limit)
     meta, header = report.meta, report.meta.header
@@ -283,10 +290,10 @@ def experiment_command(
     """Run one experiment of the paper end to end (hubs, runs, report); without NAME, list the experiments."""
     from rich.table import Table
 
-    from fmsbench.experiment import experiment_names, load_experiment, run_experiment, write_experiment_report
-    from fmsbench.hub.build import build_hub
-    from fmsbench.recipes import load_recipe
     from fmsbench import report as reporting
+    from fmsbench.build.builder import build_hub
+    from fmsbench.build.recipe import load_recipe
+    from fmsbench.runs.experiment import experiment_names, load_experiment, run_experiment, write_experiment_report
 
     if name is None:
         table = Table("experiment", "what it is")
@@ -335,36 +342,28 @@ def check_command(
     from rich.table import Table
     from rich.text import Text
 
-    from fmsbench.check import Baseline, compare, failed, measure, write_baseline
-    from fmsbench.experiment import load_experiment, run_experiment
+    from fmsbench.runs.check import run_check
 
-    previous = None if update and not baseline.exists() else Baseline.load(baseline)
-    name = experiment or (previous.experiment if previous else "ci")
-    spec = load_experiment(name)
-    outcome = run_experiment(spec, results, hubs)
-    console.print(f"experiment [cyan]{spec.name}[/]: {outcome.written} runs run, {outcome.skipped} read from {results}")
-    current = measure(spec, results)
-    overrides = {**({"tau": tolerance_tau} if tolerance_tau is not None else {}),
+    tolerance = {**({"tau": tolerance_tau} if tolerance_tau is not None else {}),
                  **({"final_regret": tolerance_regret} if tolerance_regret is not None else {})}
-    if update:
-        write_baseline(baseline, name, current, {**(previous.tolerance if previous else {}), **overrides})
-        console.print(f"[green]wrote {baseline}[/]: {len(current)} measurements of experiment {name}")
+    outcome = run_check(baseline, results, hubs, experiment=experiment, tolerance=tolerance, update=update)
+    console.print(f"experiment [cyan]{outcome.experiment.name}[/]: {outcome.runs.written} runs run, "
+                  f"{outcome.runs.skipped} read from {results}")
+    if outcome.written is not None:
+        console.print(f"[green]wrote {baseline}[/]: {len(outcome.written.measurements)} measurements of experiment "
+                      f"{outcome.experiment.name}")
         return
-    assert previous is not None
-    previous.tolerance.update(overrides)
-    comparisons = compare(previous, current)
     table = Table("hub", "task", "method", "metric", "baseline", "now", "change", "status",
-                  title=f"check against {baseline} (tolerance: tau {previous.tolerance['tau']:g}, "
-                        f"final regret {previous.tolerance['final_regret']:g})", title_justify="left")
+                  title=f"check against {baseline} (tolerance: tau {outcome.tolerance['tau']:g}, "
+                        f"final regret {outcome.tolerance['final_regret']:g})", title_justify="left")
     colours = {"ok": "green", "better": "green", "worse": "bold red", "missing": "bold red"}
-    for c in comparisons:
+    for c in outcome.comparisons:
         now = "–" if c.current is None else f"{c.current:.4f}"
         change = "–" if c.current is None else f"{c.delta:+.4f}"
         table.add_row(*map(Text, c.key), f"{c.baseline:.4f}", now, change, f"[{colours[c.status]}]{c.status}[/]")
     console.print(table)
-    bad = failed(comparisons)
-    if bad:
-        console.print(f"[bold red]{len(bad)} regression(s)[/] against {baseline}; if the change is intended, "
-                      f"record a new baseline with `fmsbench check --baseline {baseline} --update`")
+    if outcome.regressions:
+        console.print(f"[bold red]{len(outcome.regressions)} regression(s)[/] against {baseline}; if the change is "
+                      f"intended, record a new baseline with `fmsbench check --baseline {baseline} --update`")
         raise typer.Exit(1)
-    console.print(f"[green]no regression[/]: {len(comparisons)} measurements within tolerance of {baseline}")
+    console.print(f"[green]no regression[/]: {len(outcome.comparisons)} measurements within tolerance of {baseline}")

@@ -2,9 +2,17 @@
 
 
 class FmsbenchError(Exception):
-    """Base class: a user-facing problem whose message says what is wrong and how to fix it."""
+    """Base class: a user-facing problem whose message says what is wrong and how to fix it.
+
+    `parameters` names the function parameters the message mentions by name (e.g. "budget"), so that a front end
+    can show them in its own words (the CLI shows "--budget"); the library itself knows no flags.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, *, parameters: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.parameters = parameters
 
 
 class UnknownNameError(FmsbenchError, KeyError):

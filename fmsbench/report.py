@@ -1,7 +1,7 @@
 """Tables and plots from trajectory files: Kendall's tau and regret per method, hub/task and budget.
 
-Layout of the paper's Table 1 (Mehta et al. 2024, arXiv 2406.18630): rows = methods in `METHOD_ORDER`
-(then any others, alphabetically), columns = hub/task x budget, cells = mean ± standard error over seeds.
+Layout of the paper's Table 1 (Mehta et al. 2024, arXiv 2406.18630): rows = methods in the order of the method
+registry (then any others, alphabetically), columns = hub/task x budget, cells = mean ± standard error over seeds.
 Metric definitions come from `fmsbench.metrics`; this module only gathers, aggregates and renders.
 """
 
@@ -12,6 +12,7 @@ import html
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +23,11 @@ from rich.text import Text
 
 from fmsbench.atomic import atomic_path
 from fmsbench.errors import FmsbenchError, UnknownNameError
+from fmsbench.methods import METHODS
 from fmsbench.metrics import DEFINITIONS, average_rank, mean_and_sem, values_at_budgets
+from fmsbench.registry import Registry
 from fmsbench.replay.trajectory import Trajectory
 
-METHOD_ORDER = ("random", "gp", "dyhpo", "dyhpo-nocnn", "fms-flat", "fms-flat-nocnn", "fms-nfn", "fms-nfn-nocnn",
-                "fms-gmn", "fms-gmn-nocnn")
 REGRET_METRICS = ("regret", "normalised_regret", "incumbent_test")
 COLUMNS = ["metric", "hub", "task", "method", "budget", "mean", "sem", "n"]
 REGRET_FLOOR = 1e-4  # log-scale plots cannot show zero regret
@@ -47,12 +48,13 @@ class Report:
 
 
 def method_order(names: set[str] | list[str]) -> list[str]:
-    """The paper's canonical order first, then the other methods alphabetically; an experiment arm's variant
-    "<method> [<label>]" follows its method."""
+    """Registered methods in registry order (`fmsbench methods`), then any others alphabetically; an experiment
+    arm's variant "<method> [<label>]" follows its method."""
+    registered = METHODS.names()
 
     def key(name: str) -> tuple[int, str, str]:
         base, _, label = name.partition(" [")
-        rank = METHOD_ORDER.index(base) if base in METHOD_ORDER else len(METHOD_ORDER)
+        rank = registered.index(base) if base in registered else len(registered)
         return rank, base, label
 
     return sorted(set(names), key=key)
@@ -284,6 +286,23 @@ def definitions_text() -> str:
     return "\n".join(f"- {name}: {text}" for name, text in DEFINITIONS.items())
 
 
+Renderer = Callable[[Report], str]
+RENDERERS: Registry[Renderer] = Registry("report format")  # text formats of `fmsbench report --format`
+
+
+@RENDERERS.register("table")
+def render_table(report: Report) -> str:
+    """The rich tables and the definitions as plain text (what `fmsbench report` shows in a terminal)."""
+    from rich.console import Console
+
+    console = Console(record=True, width=240, file=io.StringIO())
+    for table in rich_tables(report):
+        console.print(table)
+    console.print(definitions_text(), highlight=False, soft_wrap=True)
+    return console.export_text()
+
+
+@RENDERERS.register("markdown")
 def render_markdown(report: Report) -> str:
     parts = []
     for title, frame in _tables(report):
@@ -326,12 +345,14 @@ img {{ max-width: 100%; }} pre {{ background: #f6f6f6; padding: 1em; overflow-x:
 """
 
 
+@RENDERERS.register("csv")
 def render_csv(report: Report) -> str:
     buffer = io.StringIO()
     report.summary.to_csv(buffer, index=False)
     return buffer.getvalue()
 
 
+@RENDERERS.register("json")
 def render_json(report: Report) -> str:
     records = json.loads(report.summary.to_json(orient="records"))  # NaN -> null
     return json.dumps({"definitions": DEFINITIONS, "summary": records, "plots": [str(p) for p in report.plots]},

@@ -44,20 +44,25 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise RecipeError(f"{path} is not valid TOML: {error}") from None
 
 
-def build(cls: type, data: Any, where: str) -> Any:
-    """Build dataclass `cls` from a TOML table, recursing into nested dataclasses and tuples of them."""
+def build(cls: type, data: Any, where: str, **not_from_toml: Any) -> Any:
+    """Build dataclass `cls` from a TOML table, recursing into nested dataclasses and tuples of them.
+
+    Fields marked `metadata={"toml": False}` are not keys of the table; `not_from_toml` gives their values.
+    """
     if not isinstance(data, dict):
         raise RecipeError(f"{where}: expected a table, got {data!r}")
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
+    fields = [f for f in dataclasses.fields(cls) if f.metadata.get("toml", True)]
+    known = {f.name for f in fields}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise RecipeError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(sorted(known - {'text'}))}")
-    missing = [f.name for f in dataclasses.fields(cls)
+        raise RecipeError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(sorted(known))}")
+    missing = [f.name for f in fields
                if f.name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing:
         raise RecipeError(f"{where}: missing required key(s) {', '.join(missing)}")
-    return cls(**{key: _convert(hints[key], value, f"{where}: {key}") for key, value in data.items()})
+    values = {key: _convert(hints[key], value, f"{where}: {key}") for key, value in data.items()}
+    return cls(**values, **not_from_toml)
 
 
 def _convert(hint: Any, value: Any, where: str) -> Any:

@@ -9,8 +9,8 @@ import pytest
 import torch
 from hubfakes import hand_hub, synth_hub, two_task_hub  # noqa: F401  (synthetic-hub session fixtures)
 
-from fmsbench.hub.build import build_hub
-from fmsbench.recipes import load_recipe
+from fmsbench.build.builder import build_hub
+from fmsbench.build.recipe import load_recipe
 
 torch.set_num_threads(1)
 

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from fmsbench.cli import app
 from fmsbench.metrics import mean_and_sem, values_at_budgets
-from fmsbench.replay.runner import plan_runs, run_all
 from fmsbench.replay.trajectory import Trajectory
 from fmsbench.report import build_report, method_order
+from fmsbench.runs.runner import plan_runs, run_all
 
 runner = CliRunner()
 
@@ -23,7 +23,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def results(two_task_hub: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("results")
-    run_all(plan_runs("gp,random", two_task_hub, "all", [0, 1], 8, out, (4, 8), {"n_initial": "5", "fit_steps": "20"}))
+    run_all(plan_runs("gp,random", two_task_hub, "all", [0, 1], 8, out, (4, 8), {"n_initial": "5", "fit_steps": "20"}).specs)
     return out
 
 
@@ -96,7 +96,8 @@ def test_missing_and_empty_folders(tmp_path: Path) -> None:
 
 def test_unknown_method_and_format(results: Path) -> None:
     assert "no results for method 'dyhpo'" in _error(str(results), "--method", "dyhpo")
-    assert "unknown format 'html'" in _error(str(results), "--format", "html")
+    assert "unknown report format 'html'; choose one of: table, markdown, csv, json" in _error(
+        str(results), "--format", "html")
 
 
 def test_results_of_another_hub_build_are_refused(results: Path, tmp_path: Path) -> None:

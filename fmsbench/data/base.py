@@ -67,8 +67,9 @@ def data_root(explicit: str | Path | None = None) -> Path:
 def missing(name: str, where: Path, expected: str, offline: str) -> DatasetMissingError:
     """The one-line error for a real dataset that is not on disk."""
     return DatasetMissingError(
-        f"dataset '{name}' not found in {where} (expected {expected}); put it there or pass --data-root DIR, "
-        f"add --download when online, or use the offline dataset '{offline}' instead"
+        f"dataset '{name}' not found in {where} (expected {expected}); put it there or set data_root to the folder "
+        f"that holds it, set download when online, or use the offline dataset '{offline}' instead",
+        parameters=("data_root", "download"),
     )
 
 

@@ -17,7 +17,12 @@ from scipy.ndimage import maximum_filter
 
 from fmsbench.data.base import DATASETS, RawData
 from fmsbench.data.generated import (
-    SUPERSAMPLE, balanced_labels, downsample, generated_raw, random_colours, to_uint8_chw,
+    SUPERSAMPLE,
+    balanced_labels,
+    downsample,
+    generated_raw,
+    random_colours,
+    to_uint8_chw,
 )
 from fmsbench.data.spec import DatasetSpec
 

@@ -1,9 +1,13 @@
 """What identifies a prepared dataset: name, resolution, channels, split sizes and seed (hashable, so it keys
-caches and build-job digests)."""
+caches and build-job digests). Recipes name datasets with this same class; their image size and channels come
+from the recipe's top level (`at`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
+
+FROM_RECIPE = {"toml": False}  # field metadata: not a key of a recipe's dataset table
 
 
 @dataclass(frozen=True)
@@ -12,8 +16,8 @@ class DatasetSpec:
 
     Args:
         name: a name in `fmsbench.data.DATASETS` ("mnist", "digits", "fractals", ...).
-        image_size: side of the square images after resizing.
-        channels: 1 (grayscale) or 3 (RGB); images are converted to it.
+        image_size: side of the square images after resizing (set from the recipe).
+        channels: 1 (grayscale) or 3 (RGB); images are converted to it (set from the recipe).
         n_train: training images kept after the validation split (None: all that remain).
         n_val: images held out of the training pool for validation.
         n_test: test images kept (None: the whole test split).
@@ -23,10 +27,14 @@ class DatasetSpec:
     """
 
     name: str
-    image_size: int
-    channels: int
+    image_size: int = field(default=0, metadata=FROM_RECIPE)
+    channels: int = field(default=0, metadata=FROM_RECIPE)
     n_train: int | None = None
     n_val: int = 500
     n_test: int | None = None
     seed: int = 0
     verify: bool = True
+
+    def at(self, image_size: int, channels: int) -> DatasetSpec:
+        """This dataset at a recipe's resolution and channel count."""
+        return dataclasses.replace(self, image_size=image_size, channels=channels)

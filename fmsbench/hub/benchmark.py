@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from fmsbench.errors import FmsbenchError, HubError
-from fmsbench.hub.layout import Layout, layout_from_json, unflatten
-from fmsbench.hub.store import CONFIG_COLUMNS, open_hub
+from fmsbench.errors import FmsbenchError
+from fmsbench.hub.layout import Layout, unflatten
+from fmsbench.hub.store import HubFile
 
 
 class Benchmark:
@@ -25,38 +23,32 @@ class Benchmark:
     """
 
     def __init__(self, path: Path | str, task: str | None = None) -> None:
-        self.path = Path(path)
-        self._h5 = open_hub(self.path)
+        self._hub = HubFile(path)
+        self.path = self._hub.path
         try:
-            self.tasks: list[str] = sorted(self._h5["tasks"].keys())
+            self.tasks = self._hub.tasks
             self.task = self._pick_task(task)
-            group = self._h5[f"tasks/{self.task}"]
-            self.metrics: list[str] = json.loads(self._h5.attrs["metrics"])
-            self.max_epoch = int(group.attrs["max_epoch"])
-            self.num_classes = int(group.attrs["num_classes"])
-            self._curves: np.ndarray = group["curves"][()]
-            self._weight_row: np.ndarray = group["weight_row"][()]
-            self.model_ids: list[str] = json.loads(self._h5.attrs["model_ids"])
-            self.search_space: dict[str, list] = json.loads(self._h5.attrs["search_space"])
-            self.configs = self._read_configs()
-        except (OSError, KeyError) as error:
-            self._h5.close()
-            raise HubError(f"{self.path} is damaged or truncated ({error}); rebuild it with `fmsbench build-hub`") from None
+            info = self._hub.task(self.task)
+            self._curves = self._hub.curves(self.task)
+        except FmsbenchError:
+            self._hub.close()
+            raise
+        self.metrics = self._hub.metrics
+        self.max_epoch = info.max_epoch
+        self.num_classes = info.num_classes
+        self.model_ids = self._hub.model_ids
+        self.search_space = self._hub.search_space
+        self.configs = self._hub.configs
 
     def _pick_task(self, task: str | None) -> str:
         if task is None:
             if len(self.tasks) != 1:
-                raise FmsbenchError(f"hub {self.path} has tasks {', '.join(self.tasks)}; choose one with --task")
+                raise FmsbenchError(f"hub {self.path} has tasks {', '.join(self.tasks)}; set task to one of them",
+                                    parameters=("task",))
             return self.tasks[0]
         if task not in self.tasks:
             raise FmsbenchError(f"hub {self.path} has no task '{task}'; its tasks are: {', '.join(self.tasks)}")
         return task
-
-    def _read_configs(self) -> pd.DataFrame:
-        table = pd.DataFrame({c: self._h5[f"configs/{c}"][()] for c in CONFIG_COLUMNS})
-        table["arch"] = [self._h5[f"models/{self.model_ids[m]}"].attrs["arch"] for m in table["model"]]
-        table.index.name = "config"
-        return table
 
     # ----------------------------------------------------------------- metadata
     @property
@@ -65,15 +57,16 @@ class Benchmark:
 
     @property
     def hub_name(self) -> str:
-        return str(self._h5.attrs["recipe_name"])
+        return self._hub.recipe_name
+
+    def fingerprint(self) -> str:
+        """A digest of this task's configs and curves: tells two builds of a same-named hub apart."""
+        return self._hub.fingerprint(self.task)
 
     @cached_property
     def models(self) -> pd.DataFrame:
-        rows = []
-        for model_id in self.model_ids:
-            attrs = self._h5[f"models/{model_id}"].attrs
-            rows.append({"model_id": model_id, **{k: attrs[k] for k in ("arch", "size", "seed")}})
-        return pd.DataFrame(rows)
+        return pd.DataFrame([{"model_id": m.model_id, "arch": m.arch, "size": m.size, "seed": m.seed}
+                             for m in self._hub.models])
 
     # ----------------------------------------------------------------- curves
     def curve(self, config: int, upto_epoch: int | None = None, metric: str | None = "val_acc") -> np.ndarray:
@@ -103,39 +96,28 @@ class Benchmark:
         return self.all_curves("val_acc")[:, -1].copy()
 
     # ----------------------------------------------------------------- checkpoints
-    def _weights(self, config: int) -> h5py.Dataset:
-        return self._h5[f"tasks/{self.task}/weights/{self.model_ids[int(self.configs['model'].iat[config])]}"]
-
     def layout(self, config: int) -> Layout:
-        return layout_from_json(self._weights(config).attrs["layout"])
+        return self._hub.layout(self.task, config)
 
     def checkpoint(self, config: int, epoch: int) -> dict[str, torch.Tensor]:
         """The state_dict of `config` after `epoch` epochs of fine-tuning, as float32 (int buffers restored)."""
         if not 0 <= epoch <= self.max_epoch:
             raise ValueError(f"epoch must be in 0..{self.max_epoch}, got {epoch}")
-        dataset = self._weights(config)
-        vector = dataset[self._weight_row[config], epoch].astype(np.float32)
-        return unflatten(vector, layout_from_json(dataset.attrs["layout"]))
+        return unflatten(*self._hub.checkpoint(self.task, config, epoch))
 
     def module(self, config: int, epoch: int) -> nn.Module:
         """The torch module of `config` at `epoch`, rebuilt from the architecture registry."""
         from fmsbench.models import build_model
 
         row = self.configs.iloc[config]
-        attrs = self._h5[f"models/{self.model_ids[int(row['model'])]}"].attrs
-        model = build_model(
-            str(attrs["arch"]),
-            str(attrs["size"]),
-            in_channels=int(attrs["in_channels"]),
-            num_classes=self.num_classes,
-            image_size=int(attrs["image_size"]),
-            dropout=float(row["dropout"]),
-        )
-        model.load_state_dict(self.checkpoint(config, epoch))
-        return model.eval()
+        model = self._hub.models[int(row["model"])]
+        module = build_model(model.arch, model.size, in_channels=model.in_channels, num_classes=self.num_classes,
+                             image_size=model.image_size, dropout=float(row["dropout"]))
+        module.load_state_dict(self.checkpoint(config, epoch))
+        return module.eval()
 
     def close(self) -> None:
-        self._h5.close()
+        self._hub.close()
 
     def __enter__(self) -> Benchmark:
         return self

@@ -33,7 +33,7 @@ import pandas as pd
 from fmsbench.atomic import atomic_path, write_text_atomic
 from fmsbench.errors import HubError
 from fmsbench.hub.benchmark import Benchmark
-from fmsbench.hub.store import open_hub
+from fmsbench.hub.store import HubFile
 from fmsbench.registry import Registry
 
 RESOURCE_ATTR = "epoch"
@@ -56,8 +56,8 @@ class ExportReport:
 def export_hub(hub: Path | str, fmt: str, out: Path | str) -> ExportReport:
     """Write `hub` to the folder `out` in format `fmt` ("syne-tune" or "csv"); every file is written atomically."""
     exporter = EXPORTERS.get(fmt)
-    with open_hub(hub) as h5:
-        tasks = sorted(h5["tasks"])
+    with HubFile(hub) as opened:
+        tasks = opened.tasks
     out = Path(out)
     with ExitStack() as stack:
         benches = [stack.enter_context(Benchmark(hub, task)) for task in tasks]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from fmsbench.errors import HubError
-from fmsbench.hub.store import open_hub
+from fmsbench.hub.store import HubFile
 
 
 @dataclass
@@ -41,33 +39,17 @@ class HubSummary:
 
 
 def summarize_hub(path: Path | str) -> HubSummary:
-    path = Path(path)
-    with open_hub(path) as h5:
-        try:
-            metrics = json.loads(h5.attrs["metrics"])
-            val, test = metrics.index("val_acc"), metrics.index("test_acc")
-            models = []
-            for model_id in json.loads(h5.attrs["model_ids"]):
-                group = h5[f"models/{model_id}"]
-                models.append({
-                    "id": model_id, "arch": group.attrs["arch"], "size": group.attrs["size"],
-                    "parameters": int(group["weights"].shape[0]),
-                    "pretrain_val_acc": float(group["pretrain_curves"][-1, val]),
-                })
-            tasks = []
-            for name in sorted(h5["tasks"]):
-                group = h5[f"tasks/{name}"]
-                curves = group["curves"][()]
-                final = curves[:, -1, val]
-                tasks.append(TaskSummary(
-                    name, json.loads(group.attrs["dataset"])["name"], int(group.attrs["max_epoch"]),
-                    int(group.attrs["n_train"]), int(group.attrs["n_val"]), int(group.attrs["n_test"]),
-                    float(final.min()), float(np.median(final)), float(final.max()), float(curves[:, 1:, test].max()),
-                ))
-            return HubSummary(
-                path, str(h5.attrs["recipe_name"]), str(h5.attrs["kind"]), str(h5.attrs["created"]),
-                str(h5.attrs["fmsbench_version"]), str(h5.attrs["weights_dtype"]), len(h5["configs/model"]),
-                models, tasks, path.stat().st_size,
-            )
-        except (OSError, KeyError) as error:
-            raise HubError(f"{path} is damaged or truncated ({error}); rebuild it with `fmsbench build-hub`") from None
+    with HubFile(path) as hub:
+        val, test = hub.metrics.index("val_acc"), hub.metrics.index("test_acc")
+        models = [{"id": m.model_id, "arch": m.arch, "size": m.size, "parameters": m.n_parameters,
+                   "pretrain_val_acc": float(hub.pretrain_curves(m.model_id)[-1, val])} for m in hub.models]
+        tasks = []
+        for name in hub.tasks:
+            info, curves = hub.task(name), hub.curves(name)
+            final = curves[:, -1, val]
+            tasks.append(TaskSummary(
+                name, info.dataset["name"], info.max_epoch, info.n_train, info.n_val, info.n_test,
+                float(final.min()), float(np.median(final)), float(final.max()), float(curves[:, 1:, test].max()),
+            ))
+        return HubSummary(hub.path, hub.recipe_name, hub.kind, hub.created, hub.fmsbench_version, hub.weights_dtype,
+                          len(hub.configs), models, tasks, hub.path.stat().st_size)

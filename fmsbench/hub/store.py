@@ -1,4 +1,5 @@
-"""The hub's HDF5 schema: the one place that knows how a hub file is laid out (schema version 1).
+"""The hub's HDF5 schema: the one module that writes (`write_hub`) and reads (`HubFile`) a hub file (schema
+version 1).
 
 Layout::
 
@@ -22,6 +23,7 @@ Weights may be stored as float16 to halve the file (recipe key `weights_dtype`);
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,10 +34,10 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from fmsbench import __version__
 from fmsbench.atomic import atomic_path
 from fmsbench.errors import HubError
-from fmsbench.hub.layout import Layout, layout_to_json
+from fmsbench.hub.layout import Layout, layout_from_json, layout_to_json
+from fmsbench.version import __version__
 
 SCHEMA_NAME = "fmsbench-hub"
 SCHEMA_VERSION = 1
@@ -226,3 +228,152 @@ def open_hub(path: Path | str) -> h5py.File:
             "rebuild the hub with this version"
         )
     return h5
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A pretrained model's attributes as stored (its weights and curves are read on demand)."""
+
+    model_id: str
+    arch: str
+    size: str
+    seed: int
+    in_channels: int
+    image_size: int
+    num_classes: int
+    n_parameters: int
+    info: dict
+
+    @property
+    def arch_id(self) -> str:
+        """'<arch>-<size>': models with the same arch_id share a parameter layout."""
+        return f"{self.arch}-{self.size}"
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    name: str
+    dataset: dict
+    num_classes: int
+    max_epoch: int
+    n_train: int
+    n_val: int
+    n_test: int
+
+
+class HubFile:
+    """Read access to every part of a hub file: the one reader of what `write_hub` writes.
+
+    Cheap metadata (attributes, configs table, models, tasks) is read on open; curves and checkpoints on demand.
+    A damaged file raises HubError with one line, whatever part is missing.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._h5 = open_hub(self.path)
+        self._weight_rows: dict[str, np.ndarray] = {}
+        try:
+            attrs = self._h5.attrs
+            self.recipe_name = str(attrs["recipe_name"])
+            self.recipe_text = str(attrs["recipe"])
+            self.kind = str(attrs["kind"])
+            self.created = str(attrs["created"])
+            self.fmsbench_version = str(attrs["fmsbench_version"])
+            self.weights_dtype = str(attrs["weights_dtype"])
+            self.metrics: list[str] = json.loads(attrs["metrics"])
+            self.search_space: dict[str, list] = json.loads(attrs["search_space"])
+            self.model_ids: list[str] = json.loads(attrs["model_ids"])
+            self.tasks: list[str] = sorted(self._h5["tasks"].keys())
+            self.models = [self._model(model_id) for model_id in self.model_ids]
+            self.configs = self._configs()
+        except (OSError, KeyError, ValueError) as error:
+            self.close()
+            raise self.damaged(error) from None
+
+    def damaged(self, error: Exception) -> HubError:
+        return HubError(f"{self.path} is damaged or truncated ({error}); rebuild it with `fmsbench build-hub`")
+
+    def _model(self, model_id: str) -> ModelInfo:
+        group = self._h5[f"models/{model_id}"]
+        attrs = group.attrs
+        return ModelInfo(model_id, str(attrs["arch"]), str(attrs["size"]), int(attrs["seed"]),
+                         int(attrs["in_channels"]), int(attrs["image_size"]), int(attrs["num_classes"]),
+                         int(group["weights"].shape[0]), json.loads(attrs["info"]))
+
+    def _configs(self) -> pd.DataFrame:
+        table = pd.DataFrame({c: self._h5[f"configs/{c}"][()] for c in CONFIG_COLUMNS})
+        table["arch"] = [self.models[m].arch for m in table["model"]]
+        table.index.name = "config"
+        return table
+
+    def task(self, name: str) -> TaskInfo:
+        attrs = self._group(f"tasks/{name}").attrs
+        return TaskInfo(name, json.loads(attrs["dataset"]), int(attrs["num_classes"]), int(attrs["max_epoch"]),
+                        int(attrs["n_train"]), int(attrs["n_val"]), int(attrs["n_test"]))
+
+    def curves(self, task: str) -> np.ndarray:
+        """[config, epoch 0..E, metric] of one task, in `metrics` order."""
+        return self._read(f"tasks/{task}/curves")
+
+    def fingerprint(self, task: str) -> str:
+        """A digest of one task's configs and curves: tells two builds of a same-named hub apart."""
+        curves, max_epoch = self.curves(task), self.task(task).max_epoch
+        digest = hashlib.sha256(f"{self.recipe_name}/{task}/{max_epoch}".encode())
+        digest.update(self.configs.to_csv().encode())
+        for index in range(len(self.metrics)):
+            digest.update(curves[:, :, index].tobytes())
+        return digest.hexdigest()[:16]
+
+    def pretrain_curves(self, model_id: str) -> np.ndarray:
+        """[epoch 0..P, metric] of one pretrained model's own training."""
+        return self._read(f"models/{model_id}/pretrain_curves")
+
+    def checkpoint(self, task: str, config: int, epoch: int) -> tuple[np.ndarray, Layout]:
+        """The flat float32 weights of `config` after `epoch` epochs on `task`, and their layout."""
+        dataset = self._weights(task, config)
+        if task not in self._weight_rows:
+            self._weight_rows[task] = self._read(f"tasks/{task}/weight_row")
+        try:
+            return dataset[int(self._weight_rows[task][config]), epoch].astype(np.float32), self.layout(task, config)
+        except (OSError, KeyError, ValueError) as error:
+            raise self.damaged(error) from None
+
+    def layout(self, task: str, config: int) -> Layout:
+        """The state_dict layout of `config`'s checkpoints on `task`."""
+        try:
+            return layout_from_json(self._weights(task, config).attrs["layout"])
+        except (OSError, KeyError, ValueError) as error:
+            raise self.damaged(error) from None
+
+    def _weights(self, task: str, config: int) -> h5py.Dataset:
+        return self._group(f"tasks/{task}/weights/{self.model_ids[int(self.configs['model'].iat[config])]}")
+
+    def _group(self, name: str) -> h5py.Group:
+        try:
+            return self._h5[name]
+        except (OSError, KeyError) as error:
+            raise self.damaged(error) from None
+
+    def _read(self, name: str) -> np.ndarray:
+        try:
+            return self._h5[name][()]
+        except (OSError, KeyError, ValueError) as error:
+            raise self.damaged(error) from None
+
+    def close(self) -> None:
+        self._h5.close()
+
+    def __enter__(self) -> HubFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def stored_recipe(path: Path | str) -> str | None:
+    """The recipe text a hub file was built from, or None if `path` is not a readable hub."""
+    try:
+        with HubFile(path) as hub:
+            return hub.recipe_text
+    except HubError:
+        return None

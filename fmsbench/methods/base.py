@@ -1,7 +1,8 @@
 """The method registry and the settings helper every method family uses.
 
-A method factory is `factory(seed: int, **overrides) -> Method`, registered under its CLI name; its
-docstring's first line is what `fmsbench methods` shows. Settings are frozen dataclasses so that the
+A method factory is `factory(seed: int, **overrides) -> Method`, registered under its CLI name with metadata:
+`summary` (the line `fmsbench methods` shows; default: the factory's docstring's first line) and
+`one_architecture` (True: the method only runs on hubs of one architecture). Settings are frozen dataclasses so that the
 trajectory file records every knob that shaped a run.
 """
 
@@ -24,14 +25,14 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def describe(name: str) -> str:
-    """One line on what a registered method is (its factory's docstring)."""
-    doc = METHODS.get(name).__doc__ or ""
+    """One line on what a registered method is (its `summary`, else its factory's docstring)."""
+    doc = METHODS.meta(name).get("summary") or METHODS.get(name).__doc__ or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
 def unsuitable(name: str, architectures: set[str]) -> str | None:
     """Why method `name` cannot run on a hub of these architecture ids (e.g. an NFN needs one), or None."""
-    if getattr(METHODS.get(name), "one_architecture", False) and len(architectures) > 1:
+    if METHODS.meta(name).get("one_architecture", False) and len(architectures) > 1:
         return "needs a hub of one architecture"
     return None
 

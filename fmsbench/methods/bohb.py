@@ -29,7 +29,7 @@ from sklearn.neighbors import KernelDensity
 
 from fmsbench.errors import FmsbenchError
 from fmsbench.methods.base import METHODS, build_settings
-from fmsbench.methods.encoding import HyperparameterEncoder
+from fmsbench.methods.encoding import EncodedConfigs
 from fmsbench.methods.successive_halving import Hyperband, SuccessiveHalvingSettings, random_untouched, rung_value
 from fmsbench.replay.observation import Observation
 
@@ -91,16 +91,15 @@ class BOHB(Hyperband):
 
     def __init__(self, seed: int, settings: BOHBSettings) -> None:
         super().__init__(seed, settings)
-        self._x: np.ndarray | None = None
+        self._encoded = EncodedConfigs()
 
     def model_scores(self, obs: Observation, configs: np.ndarray) -> np.ndarray | None:
         """log l - log g of `configs` from the largest rung epoch that has a model, or None if none has one."""
-        if self._x is None:
-            self._x = HyperparameterEncoder(obs.search_space).encode(obs.configs)
-        if self._x.shape[1] == 0:  # every hyperparameter has a single value: nothing to model
+        x = self._encoded(obs)
+        if x.shape[1] == 0:  # every hyperparameter has a single value: nothing to model
             return None
         settings = self._settings
-        min_points = settings.min_points_in_model or self._x.shape[1] + 1
+        min_points = settings.min_points_in_model or x.shape[1] + 1
         trained = obs.trained()
         budgets = sorted({epoch for bracket in self.schedule for _, epoch in bracket}, reverse=True)
         for epoch in budgets:
@@ -108,7 +107,7 @@ class BOHB(Hyperband):
             if seen.size < 2 * min_points:  # tpe_scores needs min_points good and min_points bad configs
                 continue
             y = np.array([rung_value(obs, int(config), epoch) for config in seen])
-            scores = tpe_scores(self._x[seen], y, self._x[configs], settings.top_fraction, min_points,
+            scores = tpe_scores(x[seen], y, x[configs], settings.top_fraction, min_points,
                                 settings.min_bandwidth)
             if scores is not None:
                 return scores

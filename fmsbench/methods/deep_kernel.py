@@ -13,48 +13,30 @@ Feature extractor and GP are trained jointly by Adam on the exact marginal likel
 Unlike DyHPO's code there is no BatchNorm after W1: batch statistics at training time and running
 statistics at prediction time would give the GP different features for the same training rows.
 
-Weight featurizers (FMS) plug in through `WEIGHT_FEATURIZERS`: a factory `(Observation) -> WeightFeaturizer`
-registered by name. A featurizer is a torch module with
-    `prepare(arch_id, state_dict) -> object`  pure, parameter-free preprocessing (e.g. a parameter graph),
-                                              cached per (config, epoch) by the method and reused across
-                                              refits, so it must not depend on trainable parameters;
-    `forward(list_of_prepared) -> Tensor[B, 32]`  trainable, trained jointly with the GP.
+Weight featurizers (FMS) are `fmsbench.weights.WeightFeaturizer` modules: `prepare(arch_id, state_dict)` is pure,
+parameter-free preprocessing (cached per (config, epoch) by the method and reused across refits), and
+`forward(list_of_prepared) -> Tensor[B, 32]` is trained jointly with the GP.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from fmsbench.methods.gp_parts import NUMERICAL_ERRORS, ExactGPHead, SurrogateFitError, adam, gaussian_likelihood
-from fmsbench.registry import Registry
-from fmsbench.replay.observation import Observation
+from fmsbench.weights import OUT_DIM as WEIGHT_FEATURES
+from fmsbench.weights import WeightFeaturizer
 
 HIDDEN_UNITS = 64
 JOINT_UNITS = 128
 CURVE_CHANNELS = 4
 CURVE_KERNEL = 3
-WEIGHT_FEATURES = 32
-
-
-class WeightFeaturizer(Protocol):
-    """What FMS's weight encoders (FLAT, NFN, GMN) provide; see the module docstring."""
-
-    def prepare(self, arch_id: str, state_dict: dict[str, torch.Tensor]) -> Any: ...
-
-    def __call__(self, prepared: list[Any]) -> torch.Tensor: ...
-
-    def parameters(self) -> Any: ...
-
-
-FeaturizerFactory = Callable[[Observation], WeightFeaturizer]
-WEIGHT_FEATURIZERS: Registry[FeaturizerFactory] = Registry("weight featurizer")
 
 
 @dataclass

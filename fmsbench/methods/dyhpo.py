@@ -10,8 +10,8 @@ epochs 1..b-1 and, for FMS, the checkpoint at b-1: strictly earlier information,
 for training rows, EI candidates (b = b_c + 1: curve 1..b_c, checkpoint at b_c, epoch 0 if untouched)
 and the final-epoch predictions behind Kendall's tau.
 
-An FMS variant is one line: `register_dyhpo_variant("fms-gmn", "FMS with a GMN ...", featurizer="gmn")`
-after registering the featurizer factory in `deep_kernel.WEIGHT_FEATURIZERS`.
+An FMS variant is one line, `register_dyhpo_variant("fms-gmn", "FMS with a GMN ...", featurizer="gmn")`, which
+`fms.py` makes for every featurizer of `fmsbench.weights.FEATURIZERS`.
 """
 
 from __future__ import annotations
@@ -26,27 +26,21 @@ from torch import nn
 
 from fmsbench.errors import FmsbenchError
 from fmsbench.methods.base import METHODS, build_settings
-from fmsbench.methods.deep_kernel import (
-    CURVE_KERNEL,
-    WEIGHT_FEATURIZERS,
-    DeepKernelFeatures,
-    DeepKernelSurrogate,
-    FeaturizerFactory,
-    SurrogateRows,
-)
-from fmsbench.methods.encoding import HyperparameterEncoder
+from fmsbench.methods.deep_kernel import CURVE_KERNEL, DeepKernelFeatures, DeepKernelSurrogate, SurrogateRows
+from fmsbench.methods.encoding import EncodedConfigs
 from fmsbench.methods.gp_parts import SurrogateFitError
 from fmsbench.methods.model_based import ModelBasedMethod, paid_rows
 from fmsbench.replay.observation import Observation
+from fmsbench.weights import FEATURIZERS, UnsupportedArchitectureError, WeightFeaturizer
 
 
 @dataclass(frozen=True)
 class DyHPOSettings:
     """n_initial: random one-epoch configs first (FMS 20, DyHPO's code 1; same for all model-based methods);
-    use_curve: learning-curve encoder on ("nocnn" variants: off); featurizer: name in WEIGHT_FEATURIZERS (FMS);
+    use_curve: learning-curve encoder on ("nocnn" variants: off); featurizer: name in `fmsbench.weights.FEATURIZERS` (FMS);
     fit_steps / refine_steps / scratch_fits / learning_rate: Adam schedule; patience: steps without incumbent
     improvement before a refit from scratch (None: int(1.2 x max epoch)); warm_start: a surrogate state file
-    written by `fmsbench.methods.transfer.meta_train` that every from-scratch surrogate starts from (None: random
+    written by `fmsbench.runs.transfer.meta_train` that every from-scratch surrogate starts from (None: random
     initialisation); weight_batch / weight_every (FMS): checkpoints re-embedded with gradients every weight_every
     Adam steps, the others use their last embedding (see `DeepKernelFeatures.embed_weights`)."""
 
@@ -69,19 +63,17 @@ class DyHPO(ModelBasedMethod):
     Args:
         seed: seeds the initial design and fallbacks (torch's generator is seeded by the runner).
         settings: see `DyHPOSettings`.
-        featurizer: factory overriding `settings.featurizer` (tests use toy featurizers this way).
     """
 
-    def __init__(self, seed: int, settings: DyHPOSettings, featurizer: FeaturizerFactory | None = None) -> None:
+    def __init__(self, seed: int, settings: DyHPOSettings) -> None:
         super().__init__(seed, settings.n_initial)
         self._settings = settings
-        if featurizer is None and settings.featurizer is not None:
-            featurizer = WEIGHT_FEATURIZERS.get(settings.featurizer)
-        self._featurizer_factory = featurizer
+        if settings.featurizer is not None:
+            FEATURIZERS.get(settings.featurizer)  # an unknown name fails here, before any step
         self._surrogate: DeepKernelSurrogate | None = None
         self._fits = 0
         self._best, self._stale = float("-inf"), 0
-        self._x: np.ndarray | None = None
+        self._encoded = EncodedConfigs()
         self._prepared: dict[tuple[int, int], Any] = {}
 
     def settings(self) -> dict[str, Any]:
@@ -110,11 +102,7 @@ class DyHPO(ModelBasedMethod):
 
     def new_surrogate(self, obs: Observation) -> DeepKernelSurrogate:
         """A surrogate for this hub: random initial weights, or the `warm_start` state."""
-        featurizer = None
-        if self._featurizer_factory is not None:
-            featurizer = self._featurizer_factory(obs)
-            if not isinstance(featurizer, nn.Module):
-                raise TypeError("a weight featurizer must be a torch.nn.Module so that it trains with the GP")
+        featurizer = self._new_featurizer(obs)
         features = DeepKernelFeatures(self._encoded(obs).shape[1], self._curve_length(obs),
                                       self._settings.use_curve, featurizer, self._settings.weight_batch,
                                       self._settings.weight_every)
@@ -122,6 +110,22 @@ class DyHPO(ModelBasedMethod):
         if self._settings.warm_start is not None:
             load_warm_start(surrogate, Path(self._settings.warm_start))
         return surrogate
+
+    def _new_featurizer(self, obs: Observation) -> WeightFeaturizer | None:
+        """A fresh `settings.featurizer` built from the hub's architectures (with the options it registered)."""
+        name = self._settings.featurizer
+        if name is None:
+            return None
+        meta = FEATURIZERS.meta(name)
+        try:
+            featurizer = FEATURIZERS.get(name)(obs.example_modules(), **meta.get("options", {}))
+        except UnsupportedArchitectureError as error:
+            if "advice" not in meta:
+                raise
+            raise UnsupportedArchitectureError(f"{error}; {meta['advice']}") from None
+        if not isinstance(featurizer, nn.Module):
+            raise TypeError("a weight featurizer must be a torch.nn.Module so that it trains with the GP")
+        return featurizer
 
     def predict(self, obs: Observation, configs: np.ndarray, epochs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         assert self._surrogate is not None, "predict() before a successful fit()"
@@ -145,7 +149,7 @@ class DyHPO(ModelBasedMethod):
     def _rows(self, obs: Observation, configs: np.ndarray, epochs: np.ndarray) -> SurrogateRows:
         """Rows for targets (config, epoch b): curve of epochs 1..min(b-1, b_c), checkpoint at that epoch."""
         curves = np.zeros((configs.size, self._curve_length(obs)), np.float32)
-        weights: list[Any] | None = [] if self._featurizer_factory is not None else None
+        weights: list[Any] | None = [] if self._settings.featurizer is not None else None
         paid_curves: dict[int, np.ndarray] = {}
         for row, (config, epoch) in enumerate(zip(configs.tolist(), epochs.tolist(), strict=True)):
             known = min(epoch - 1, obs.epochs(config))
@@ -166,18 +170,13 @@ class DyHPO(ModelBasedMethod):
             self._prepared[key] = featurizer.prepare(obs.arch_id(config), obs.checkpoint(config, epoch))
         return self._prepared[key]
 
-    def _encoded(self, obs: Observation) -> np.ndarray:
-        if self._x is None:
-            self._x = HyperparameterEncoder(obs.search_space).encode(obs.configs)
-        return self._x
-
     @staticmethod
     def _curve_length(obs: Observation) -> int:
         return max(obs.max_epoch, CURVE_KERNEL)
 
 
 def load_warm_start(surrogate: DeepKernelSurrogate, path: Path) -> None:
-    """Load a meta-trained surrogate state (see `fmsbench.methods.transfer`), with one-line errors."""
+    """Load a meta-trained surrogate state (see `fmsbench.runs.transfer`), with one-line errors."""
     if not path.is_file():
         raise FmsbenchError(f"warm-start surrogate {path} does not exist; meta-train it first "
                             "(`fmsbench experiment generalisation` does)")
@@ -200,10 +199,8 @@ def register_dyhpo_variant(name: str, summary: str, one_architecture: bool = Fal
     def factory(seed: int, **overrides: Any) -> DyHPO:
         return DyHPO(seed, build_settings(DyHPOSettings, overrides, fixed))
 
-    factory.__doc__ = summary
-    factory.one_architecture = one_architecture  # type: ignore[attr-defined]
     factory.__name__ = factory.__qualname__ = name.replace("-", "_")
-    METHODS.register(name)(factory)
+    METHODS.register(name, summary=summary, one_architecture=one_architecture)(factory)
 
 
 register_dyhpo_variant("dyhpo", "DyHPO: deep-kernel GP on hyperparameters, budget and learning curve "

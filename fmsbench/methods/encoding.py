@@ -16,6 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from fmsbench.replay.observation import Observation
+
 _TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "lr": np.log,
     "weight_decay": np.log,
@@ -66,3 +68,18 @@ class HyperparameterEncoder:
         elif self.n_models > 1:
             columns.append(models / (self.n_models - 1))
         return np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((len(configs), 0), np.float32)
+
+
+class EncodedConfigs:
+    """Every config of a run's hub, encoded once (the configs table and search space never change in a replay).
+
+    Call it with the run's `Observation`: `encoded(obs)` -> float32 [config, feature].
+    """
+
+    def __init__(self) -> None:
+        self._x: np.ndarray | None = None
+
+    def __call__(self, obs: Observation) -> np.ndarray:
+        if self._x is None:
+            self._x = HyperparameterEncoder(obs.search_space).encode(obs.configs)
+        return self._x

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from fmsbench.methods.base import METHODS, build_settings
-from fmsbench.methods.encoding import HyperparameterEncoder
+from fmsbench.methods.encoding import EncodedConfigs
 from fmsbench.methods.gp_parts import NUMERICAL_ERRORS, ExactGPHead, adam, gaussian_likelihood
 from fmsbench.methods.model_based import ModelBasedMethod, paid_rows
 from fmsbench.replay.observation import Observation
@@ -37,7 +37,7 @@ class GaussianProcessHPO(ModelBasedMethod):
     def __init__(self, seed: int, settings: GPSettings) -> None:
         super().__init__(seed, settings.n_initial)
         self._settings = settings
-        self._x: np.ndarray | None = None
+        self._encoded = EncodedConfigs()
         self._model: ExactGPHead | None = None
         self._shift, self._scale = 0.0, 1.0
 
@@ -45,10 +45,8 @@ class GaussianProcessHPO(ModelBasedMethod):
         return asdict(self._settings)
 
     def _inputs(self, obs: Observation, configs: np.ndarray, epochs: np.ndarray) -> torch.Tensor:
-        if self._x is None:
-            self._x = HyperparameterEncoder(obs.search_space).encode(obs.configs)
         budget = (np.asarray(epochs, np.float32) / obs.max_epoch)[:, None]
-        return torch.from_numpy(np.concatenate([self._x[configs], budget], axis=1))
+        return torch.from_numpy(np.concatenate([self._encoded(obs)[configs], budget], axis=1))
 
     def _training_rows(self, obs: Observation) -> tuple[torch.Tensor, torch.Tensor]:
         configs, epochs, values = paid_rows(obs)

@@ -5,7 +5,7 @@ image_size, dropout) -> nn.Module` under its CLI name. Every model ends in a Lin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Protocol, TypeVar
 
 from torch import nn
@@ -46,6 +46,6 @@ def head_prefix(model: nn.Module) -> str:
     return HEAD
 
 
-def sizes_of(factory: Callable[..., nn.Module]) -> tuple[str, ...]:
-    """The sizes an architecture factory accepts (its `sizes` attribute)."""
-    return tuple(getattr(factory, "sizes", ()))
+def sizes_of(arch: str) -> tuple[str, ...]:
+    """The sizes a registered architecture accepts (registered with it as `sizes`)."""
+    return tuple(MODELS.meta(arch).get("sizes", ()))

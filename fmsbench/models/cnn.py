@@ -27,9 +27,6 @@ class PlainCNN(nn.Module):
         return self.head(self.dropout(self.features(x)))
 
 
-@MODELS.register("cnn")
+@MODELS.register("cnn", sizes=tuple(SIZES))
 def cnn(size: str, *, in_channels: int, num_classes: int, image_size: int, dropout: float = 0.0) -> PlainCNN:
     return PlainCNN(in_channels, num_classes, size_config("cnn", SIZES, size), dropout)
-
-
-cnn.sizes = tuple(SIZES)  # type: ignore[attr-defined]

@@ -32,9 +32,6 @@ class DeepSets(nn.Module):
         return self.head(self.dropout(self.rho(elements.mean(1))))
 
 
-@MODELS.register("deepsets")
+@MODELS.register("deepsets", sizes=tuple(SIZES))
 def deepsets(size: str, *, in_channels: int, num_classes: int, image_size: int, dropout: float = 0.0) -> DeepSets:
     return DeepSets(in_channels, num_classes, image_size, size_config("deepsets", SIZES, size), dropout)
-
-
-deepsets.sizes = tuple(SIZES)  # type: ignore[attr-defined]

@@ -41,10 +41,7 @@ class SmallResNet(nn.Module):
         return self.head(self.dropout(self.pool(self.stages(self.stem(x)))))
 
 
-@MODELS.register("resnet")
+@MODELS.register("resnet", sizes=tuple(SIZES))
 def resnet(size: str, *, in_channels: int, num_classes: int, image_size: int, dropout: float = 0.0) -> SmallResNet:
     widths, blocks = size_config("resnet", SIZES, size)
     return SmallResNet(in_channels, num_classes, widths, blocks, dropout)
-
-
-resnet.sizes = tuple(SIZES)  # type: ignore[attr-defined]

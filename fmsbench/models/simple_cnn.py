@@ -28,9 +28,6 @@ class SimpleCNN(nn.Module):
         return self.head(self.dropout(self.features(x)))
 
 
-@MODELS.register("simple-cnn")
+@MODELS.register("simple-cnn", sizes=tuple(SIZES))
 def simple_cnn(size: str, *, in_channels: int, num_classes: int, image_size: int, dropout: float = 0.0) -> SimpleCNN:
     return SimpleCNN(in_channels, num_classes, size_config("simple-cnn", SIZES, size), dropout)
-
-
-simple_cnn.sizes = tuple(SIZES)  # type: ignore[attr-defined]

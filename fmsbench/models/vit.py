@@ -13,7 +13,7 @@ SIZES = {"s": (32, 2, 2), "m": (48, 2, 4)}
 PATCH_GRID = 4
 
 
-@MODELS.register("vit")
+@MODELS.register("vit", sizes=tuple(SIZES))
 def vit(size: str, *, in_channels: int, num_classes: int, image_size: int, dropout: float = 0.0) -> VisionTransformer:
     dim, depth, heads = size_config("vit", SIZES, size)
     if image_size % PATCH_GRID:
@@ -21,6 +21,3 @@ def vit(size: str, *, in_channels: int, num_classes: int, image_size: int, dropo
     return VisionTransformer(img_size=image_size, patch_size=image_size // PATCH_GRID, in_chans=in_channels,
                              num_classes=num_classes, embed_dim=dim, depth=depth, num_heads=heads, mlp_ratio=2.0,
                              drop_rate=dropout)
-
-
-vit.sizes = tuple(SIZES)  # type: ignore[attr-defined]

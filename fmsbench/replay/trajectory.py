@@ -14,7 +14,6 @@ Format (version 1)::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -23,7 +22,6 @@ from typing import Any
 
 from fmsbench.atomic import write_text_atomic
 from fmsbench.errors import FmsbenchError
-from fmsbench.hub.benchmark import Benchmark
 
 FORMAT_NAME = "fmsbench-trajectory"
 FORMAT_VERSION = 1
@@ -122,16 +120,6 @@ class Trajectory:
 
 def trajectory_path(out: Path, hub_name: str, task: str, method: str, seed: int) -> Path:
     return Path(out) / hub_name / task / method / f"seed{seed}.json"
-
-
-def hub_fingerprint(bench: Benchmark) -> str:
-    """A digest of one task's configs and curves: tells two builds of a same-named hub apart."""
-    digest = hashlib.sha256()
-    digest.update(f"{bench.hub_name}/{bench.task}/{bench.max_epoch}".encode())
-    digest.update(bench.configs.to_csv().encode())
-    for metric in bench.metrics:
-        digest.update(bench.all_curves(metric).tobytes())
-    return digest.hexdigest()[:16]
 
 
 def _finite(value: Any) -> Any:

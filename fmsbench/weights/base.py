@@ -6,6 +6,16 @@ are ignored, only structure and sizes are read). Then:
 - ``prepare(arch_id, state_dict)``: non-trainable preprocessing of one checkpoint, pure and cacheable (the
   caller caches it per (config, epoch));
 - ``featurizer(prepared_list)``: the trainable, batched forward, ``[B, out_dim]`` with ``out_dim`` = 32.
+
+Adding one is one file in this folder and one import line in ``__init__.py``: register its factory with
+``@FEATURIZERS.register(name, summary=..., ...)`` and the methods ``fms-<name>`` and ``fms-<name>-nocnn`` exist
+(`fmsbench.methods.fms`). Registration metadata:
+
+- ``summary`` (str): what the embedding is, the one line ``fmsbench methods`` shows for ``fms-<name>``;
+- ``one_architecture`` (bool, default False): only for hubs of one architecture (``--method all`` skips it
+  elsewhere);
+- ``advice`` (str, optional): appended to an ``UnsupportedArchitectureError`` raised on a hub it cannot read;
+- ``options`` (dict, optional): keyword arguments FMS passes to the factory (e.g. a CPU-sized GMN).
 """
 
 from __future__ import annotations
@@ -50,4 +60,5 @@ class WeightFeaturizer(nn.Module, ABC):
         """Features ``[len(prepared), out_dim]`` of prepared checkpoints (any mix of architectures allowed)."""
 
 
-FEATURIZERS: Registry[Callable[..., WeightFeaturizer]] = Registry("featurizer")
+FeaturizerFactory = Callable[..., WeightFeaturizer]  # (example_modules, **options) -> WeightFeaturizer
+FEATURIZERS: Registry[FeaturizerFactory] = Registry("featurizer")

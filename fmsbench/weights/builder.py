@@ -45,11 +45,32 @@ from torch.utils._pytree import tree_flatten
 from fmsbench.weights import readers
 from fmsbench.weights.errors import UnsupportedArchitectureError
 from fmsbench.weights.features import (
-    EDGE_CENTRE, EDGE_DIM, EDGE_KERNEL, EDGE_QKV, NODE_AFFINE, NODE_BIAS, NODE_CLS, NODE_DIM, NODE_IO_POS, NODE_POS,
-    NODE_QKV_BIAS, NODE_SCALE, NODE_SHIFT, EdgeType, NodeType, io_position,
+    EDGE_CENTRE,
+    EDGE_DIM,
+    EDGE_KERNEL,
+    EDGE_QKV,
+    NODE_AFFINE,
+    NODE_BIAS,
+    NODE_CLS,
+    NODE_DIM,
+    NODE_IO_POS,
+    NODE_POS,
+    NODE_QKV_BIAS,
+    NODE_SCALE,
+    NODE_SHIFT,
+    EdgeType,
+    NodeType,
+    io_position,
 )
 from fmsbench.weights.spec import (
-    Axis, ChannelSet, DenseEdges, FixedEdges, GraphSpec, LayerRecord, NodeWriter, Reader,
+    Axis,
+    ChannelSet,
+    DenseEdges,
+    FixedEdges,
+    GraphSpec,
+    LayerRecord,
+    NodeWriter,
+    Reader,
 )
 from fmsbench.weights.trace import trace
 

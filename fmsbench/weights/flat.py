@@ -35,7 +35,7 @@ class FlatInput:
     vector: Tensor
 
 
-@FEATURIZERS.register("flat")
+@FEATURIZERS.register("flat", summary="flattened weights through a learned projection (FLAT; not permutation invariant)")
 class FlatFeaturizer(WeightFeaturizer):
     """Flattened weights -> per-architecture Linear -> shared MLP -> 32-d (see the module docstring).
 

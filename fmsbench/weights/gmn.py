@@ -168,7 +168,15 @@ class GMN(nn.Module):
         return self.head(torch.cat(pooled, dim=-1))
 
 
-@FEATURIZERS.register("gmn")
+# The GMN of FMS on a CPU budget: 2 layers of width 16 over parameter graphs that keep the 4 strongest incoming
+# edges per node. Trained jointly with the GP at every Adam step, a metanetwork pass per checkpoint is the whole cost
+# of FMS over DyHPO; at the featurizer's own defaults (3 x 32, 16 edges per node) fms-gmn was more than 100 times
+# slower than dyhpo (benchmarks/bench_replay.py).
+FMS_SIZE = {"hidden": 16, "num_layers": 2, "max_fan_in": 4}
+
+
+@FEATURIZERS.register("gmn", summary="a graph-metanetwork (GMN) embedding of the checkpointed weights (Mehta et al. 2024)",
+                      options=FMS_SIZE)
 class GMNFeaturizer(WeightFeaturizer):
     """Checkpoints -> parameter graphs (`parameter_graph`, cached per architecture) -> `GMN` -> 32-d.
 

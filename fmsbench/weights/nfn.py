@@ -148,7 +148,8 @@ class NFN(nn.Module):
         return self.head(torch.cat(pooled, -1))
 
 
-@FEATURIZERS.register("nfn")
+@FEATURIZERS.register("nfn", summary="a neural-functional (NFN) embedding; hubs of one plain CNN/MLP architecture only",
+                      one_architecture=True, advice="use fms-gmn or fms-flat instead")
 class NFNFeaturizer(WeightFeaturizer):
     """Checkpoints of one plain CNN/MLP architecture -> weight-space tensors -> `NFN` -> 32-d.
 

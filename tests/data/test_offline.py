@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fmsbench.data import DatasetSpec, load_dataset
+from fmsbench.build.train import TrainSettings, train
+from fmsbench.data import DATASETS, DatasetSpec, load_dataset
 from fmsbench.data.base import make_splits
-from fmsbench.data import DATASETS
-from fmsbench.hub.plan import TrainSettings
 from fmsbench.hub.store import METRICS
-from fmsbench.hub.train import train
 from fmsbench.models import build_model
 
 OFFLINE = {"digits": 10, "fractals": 20, "house-digits": 10, "shapes": 10}

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import realformats
 import torch
 
 from fmsbench.data import DATASETS, DatasetSpec, Splits, load_dataset
 from fmsbench.data.base import make_splits
 from fmsbench.errors import DatasetMissingError
-import realformats
 
 CASES: dict[str, tuple[Callable[[Path], None], int]] = {
     "mnist": (realformats.write_mnist, 10),

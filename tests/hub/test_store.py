@@ -1,15 +1,19 @@
-"""Bad hub files give one-line errors: missing, truncated, foreign, wrong schema version."""
+"""The hub file: what `write_hub` writes `HubFile` reads back; bad files give one-line errors (missing, truncated,
+foreign, wrong schema version, a damaged part)."""
 
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
+from hubfakes import HAND_VAL, write_fake_hub
 from typer.testing import CliRunner
 
 from fmsbench.cli import app
 from fmsbench.errors import HubError
 from fmsbench.hub.benchmark import Benchmark
 from fmsbench.hub.info import summarize_hub
+from fmsbench.hub.store import CONFIG_COLUMNS, METRICS, HubFile, stored_recipe
 
 runner = CliRunner()
 
@@ -45,13 +49,27 @@ def test_newer_schema_version_is_refused(tmp_path: Path, tiny_ptm_hub: Path) -> 
         Benchmark(copy, "digits")
 
 
-def test_hub_info_shows_models_and_tasks(tiny_ptm_hub: Path) -> None:
-    result = runner.invoke(app, ["hub", "info", str(tiny_ptm_hub)])
-    assert result.exit_code == 0, result.output
-    for word in ("ptm-tiny", "cnn-s-seed0", "vit-s-seed0", "digits", "shapes", "8 configs"):
-        assert word in result.output
+def test_hub_file_reads_back_what_write_hub_wrote(tmp_path: Path) -> None:
+    val = HAND_VAL
+    path = write_fake_hub(tmp_path / "round.h5", val, name="round")
+    with HubFile(path) as hub:
+        assert hub.recipe_name == "round" and hub.tasks == ["main"] and hub.metrics == list(METRICS)
+        assert [m.arch_id for m in hub.models] == ["mlp-s", "mlp-s"] and hub.models[0].n_parameters == 23
+        assert list(hub.configs.columns) == [*CONFIG_COLUMNS, "arch"] and len(hub.configs) == 3
+        task = hub.task("main")
+        assert (task.max_epoch, task.num_classes) == (3, 2)
+        curves = hub.curves("main")
+        assert curves.shape == (3, 4, len(METRICS))
+        assert np.array_equal(curves[:, :, METRICS.index("val_acc")], val)
+        weights, layout = hub.checkpoint("main", 1, 2)
+        assert weights.dtype == np.float32 and weights.size == sum(spec.numel for spec in layout)
+        assert hub.fingerprint("main") == hub.fingerprint("main")
+    assert stored_recipe(path) == 'name = "round"' and stored_recipe(tmp_path / "none.h5") is None
 
 
-def test_unknown_task_is_named(tiny_ptm_hub: Path) -> None:
-    with pytest.raises(Exception, match="its tasks are: digits, shapes"):
-        Benchmark(tiny_ptm_hub, "cifar10")
+def test_a_damaged_part_is_one_line(tmp_path: Path) -> None:
+    path = write_fake_hub(tmp_path / "damaged.h5", HAND_VAL)
+    with h5py.File(path, "a") as h5:
+        del h5["tasks/main/curves"]
+    with HubFile(path) as hub, pytest.raises(HubError, match="damaged or truncated .* rebuild it"):
+        hub.curves("main")

@@ -12,15 +12,16 @@ import torch
 from torch import nn
 
 import fmsbench.methods.dyhpo as dyhpo_module
+import fmsbench.methods.fms as fms_module
 from fmsbench.errors import FmsbenchError
 from fmsbench.hub.benchmark import Benchmark
 from fmsbench.methods import METHODS
 from fmsbench.methods.deep_kernel import DeepKernelFeatures, DeepKernelSurrogate, SurrogateRows
-from fmsbench.methods.dyhpo import DyHPO, DyHPOSettings, register_dyhpo_variant
+from fmsbench.methods.dyhpo import DyHPO, DyHPOSettings
 from fmsbench.methods.gp_parts import SurrogateFitError
 from fmsbench.registry import Registry
 from fmsbench.replay import Observation, replay
-from fmsbench.replay.runner import seeded_torch
+from fmsbench.runs.runner import seeded_torch
 
 FAST = {"n_initial": 4, "fit_steps": 30, "refine_steps": 5}
 
@@ -40,37 +41,43 @@ def test_short_run_initial_design_then_one_epoch_steps(synth_hub: Path, name: st
 
 
 class ToyFeaturizer(nn.Module):
-    """Mean and std of every tensor of a checkpoint, through a linear layer to 32 dims."""
+    """Mean, std, mean absolute value and max of all of a checkpoint's values, through a linear layer to 32 dims."""
 
-    def __init__(self, n_tensors: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.project = nn.Linear(2 * n_tensors, 32)
+        self.project = nn.Linear(4, 32)
         self.prepared: list[str] = []
 
     def prepare(self, arch_id: str, state_dict: dict[str, torch.Tensor]) -> torch.Tensor:
         self.prepared.append(arch_id)
-        return torch.cat([torch.stack([t.float().mean(), t.float().std()]) for t in state_dict.values()])
+        values = torch.cat([t.float().reshape(-1) for t in state_dict.values()])
+        return torch.stack([values.mean(), values.std(), values.abs().mean(), values.max()])
 
     def forward(self, prepared: list[torch.Tensor]) -> torch.Tensor:
         return self.project(torch.stack(prepared))
 
 
-def test_weight_featurizer_sees_paid_checkpoints_and_trains(synth_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_weight_featurizer_sees_paid_checkpoints_and_trains(tiny_ptm_hub: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     built: list[ToyFeaturizer] = []
 
-    def toy(obs: Observation) -> ToyFeaturizer:
-        built.append(ToyFeaturizer(len(obs.checkpoint(0))))
+    def toy(example_modules: dict[str, nn.Module]) -> ToyFeaturizer:
+        assert sorted(example_modules) == ["cnn-s", "deepsets-s", "resnet-s", "vit-s"]  # one per architecture
+        built.append(ToyFeaturizer())
         return built[-1]
 
     monkeypatch.setattr(dyhpo_module, "METHODS", Registry("method"))
-    monkeypatch.setattr(dyhpo_module, "WEIGHT_FEATURIZERS", Registry("weight featurizer"))
-    dyhpo_module.WEIGHT_FEATURIZERS.register("toy")(toy)
-    register_dyhpo_variant("fms-toy", "FMS with a toy featurizer.", featurizer="toy")  # what fms-* will do
+    featurizers = Registry("featurizer")
+    monkeypatch.setattr(dyhpo_module, "FEATURIZERS", featurizers)
+    monkeypatch.setattr(fms_module, "FEATURIZERS", featurizers)
+    featurizers.subscribe(fms_module.register_fms_variants)
+    featurizers.register("toy", summary="a toy embedding")(toy)  # what a new file in fmsbench/weights/ does
+    assert dyhpo_module.METHODS.names() == ["fms-toy", "fms-toy-nocnn"]
     method = dyhpo_module.METHODS.get("fms-toy")(0, **FAST)
     with pytest.raises(FmsbenchError, match="fixed"):
         dyhpo_module.METHODS.get("fms-toy")(0, featurizer="other")
 
-    with Benchmark(synth_hub) as bench, seeded_torch(0):
+    with Benchmark(tiny_ptm_hub, "digits") as bench, seeded_torch(0):
         initial_weights = None
         original_fit = DeepKernelSurrogate.fit
 
@@ -89,7 +96,7 @@ def test_weight_featurizer_sees_paid_checkpoints_and_trains(synth_hub: Path, mon
     untouched = set(np.flatnonzero(trained == 0).tolist())
     assert {(c, 0) for c in untouched} <= keys  # EI candidates never touched: their pretrained weights only
     assert all(epoch <= trained[config] for config, epoch in keys)  # never a checkpoint beyond what was paid
-    assert all(arch == "mlp-s" for arch in built[0].prepared)
+    assert set(built[0].prepared) <= {"cnn-s", "deepsets-s", "resnet-s", "vit-s"}
     assert not torch.equal(initial_weights, built[-1].project.weight)  # trained jointly with the GP
 
 
@@ -98,8 +105,8 @@ def test_featurizer_output_shape_is_checked() -> None:
         def forward(self, prepared: list[torch.Tensor]) -> torch.Tensor:
             return super().forward(prepared)[:, :8]
 
-    features = DeepKernelFeatures(3, 5, use_curve=True, featurizer=Wrong(1))
-    rows = SurrogateRows(torch.rand(2, 3), torch.rand(2), torch.rand(2, 5), [torch.rand(2), torch.rand(2)])
+    features = DeepKernelFeatures(3, 5, use_curve=True, featurizer=Wrong())
+    rows = SurrogateRows(torch.rand(2, 3), torch.rand(2), torch.rand(2, 5), [torch.rand(4), torch.rand(4)])
     with pytest.raises(ValueError, match=r"must return \[2, 32\]"):
         features(rows)
     assert DeepKernelFeatures(3, 5, use_curve=False)(rows).shape == (2, 128)
@@ -147,7 +154,7 @@ def test_refit_from_scratch_after_patience_without_improvement(synth_hub: Path, 
 def test_historical_weight_embeddings_recompute_a_few_rows_per_step() -> None:
     class Counting(ToyFeaturizer):
         def __init__(self) -> None:
-            super().__init__(1)
+            super().__init__()
             self.calls: list[int] = []
 
         def forward(self, prepared: list[torch.Tensor]) -> torch.Tensor:
@@ -156,7 +163,7 @@ def test_historical_weight_embeddings_recompute_a_few_rows_per_step() -> None:
 
     featurizer = Counting()
     features = DeepKernelFeatures(3, 5, featurizer=featurizer, weight_batch=2)
-    prepared = [torch.rand(2) for _ in range(6)]
+    prepared = [torch.rand(4) for _ in range(6)]
     rows = SurrogateRows(torch.rand(6, 3), torch.rand(6), torch.rand(6, 5), prepared)
     torch.manual_seed(0)
     first = features.embed_weights(prepared)

@@ -3,6 +3,9 @@ read and that each is prepared once."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from fmsbench.methods import METHODS
 from fmsbench.methods.dyhpo import DyHPO
 from fmsbench.replay import Observation, replay
 from fmsbench.replay.loop import ReplayResult
-from fmsbench.replay.runner import seeded_torch
+from fmsbench.runs.runner import seeded_torch
 from fmsbench.weights import FlatFeaturizer, GMNFeaturizer, NFNFeaturizer, UnsupportedArchitectureError
 
 FAST = {"n_initial": 3, "fit_steps": 8, "refine_steps": 3, "scratch_fits": 2}
@@ -107,3 +110,35 @@ def test_example_modules_one_per_architecture(tiny_ptm_hub: Path, monkeypatch: p
         monkeypatch.setattr(Benchmark, "checkpoint", lambda self, c, e: dict(list(checkpoint(self, c, e).items())[1:]))
         with pytest.raises(HubError, match="do not fit today's .* rebuild it"):
             stale.example_modules()
+
+
+TOY_FEATURIZER = '''
+"""A featurizer as a developer adds one: this file in fmsbench/weights/ plus its import line."""
+import torch
+from torch import nn
+
+from fmsbench.weights.base import FEATURIZERS, WeightFeaturizer
+
+
+@FEATURIZERS.register("toy", summary="the mean of every weight tensor")
+class ToyFeaturizer(WeightFeaturizer):
+    def __init__(self, example_modules):
+        super().__init__(example_modules)
+        self.project = nn.Linear(1, self.out_dim)
+
+    def prepare(self, arch_id, state_dict):
+        return torch.stack([t.float().mean() for t in state_dict.values()]).mean()[None]
+
+    def forward(self, prepared):
+        return self.project(torch.stack(prepared))
+'''
+
+
+def test_a_new_featurizer_file_gives_its_two_methods(tmp_path: Path) -> None:
+    (tmp_path / "toy_featurizer.py").write_text(TOY_FEATURIZER)
+    code = ("from fmsbench.methods import METHODS, describe\nimport toy_featurizer\n"
+            "print([(n, describe(n)) for n in METHODS.names('fms-toy*')])")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert eval(out) == [("fms-toy", "FMS: DyHPO plus the mean of every weight tensor."),
+                         ("fms-toy-nocnn", "fms-toy without the learning-curve encoder.")]

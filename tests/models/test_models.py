@@ -9,7 +9,7 @@ from torch import nn
 from fmsbench.errors import UnknownNameError
 from fmsbench.models import MODELS, build_model, head_prefix, sizes_of
 
-CASES = [(arch, size) for arch in MODELS.names() for size in sizes_of(MODELS.get(arch))]
+CASES = [(arch, size) for arch in MODELS.names() for size in sizes_of(arch)]
 
 
 def _parameters(model: nn.Module) -> int:
@@ -19,7 +19,7 @@ def _parameters(model: nn.Module) -> int:
 def test_every_architecture_has_at_least_two_sizes() -> None:
     assert set(MODELS.names()) == {"simple-cnn", "cnn", "resnet", "vit", "deepsets"}
     for arch in MODELS.names():
-        sizes = sizes_of(MODELS.get(arch))
+        sizes = sizes_of(arch)
         assert len(sizes) >= 2
         small, medium = (build_model(arch, s, in_channels=3, num_classes=10, image_size=16) for s in sizes[:2])
         assert _parameters(small) < _parameters(medium)

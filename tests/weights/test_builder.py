@@ -6,8 +6,20 @@ from weightzoo import MLP, FlattenCNN, SimpleCNN, TinyResNet, build_case, random
 from fmsbench.weights.builder import build_spec
 from fmsbench.weights.errors import UnsupportedArchitectureError
 from fmsbench.weights.features import (
-    EDGE_CENTRE, EDGE_FAN_IN, EDGE_KERNEL, EDGE_QKV, EDGE_RMS, NODE_BIAS, NODE_CLS, NODE_POS, NODE_QKV_BIAS,
-    NODE_SCALE, NODE_SHIFT, EdgeType, NodeType, to_grid,
+    EDGE_CENTRE,
+    EDGE_FAN_IN,
+    EDGE_KERNEL,
+    EDGE_QKV,
+    EDGE_RMS,
+    NODE_BIAS,
+    NODE_CLS,
+    NODE_POS,
+    NODE_QKV_BIAS,
+    NODE_SCALE,
+    NODE_SHIFT,
+    EdgeType,
+    NodeType,
+    to_grid,
 )
 from fmsbench.weights.structure import ParameterGraph
 

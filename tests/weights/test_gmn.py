@@ -29,14 +29,17 @@ def test_gmn_is_invariant_to_hidden_permutations(case):
     check_gmn_invariance(randomized(build_case(case)))
 
 
+@pytest.mark.slow  # timm's full-size models: seconds each
 def test_gmn_is_invariant_on_timm_resnet18(timm_models):
     check_gmn_invariance(timm_models["resnet18"], hidden=16, num_layers=2)
 
 
+@pytest.mark.slow  # timm's full-size models: seconds each
 def test_gmn_is_invariant_on_timm_vit_tiny(timm_models):
     check_gmn_invariance(timm_models["vit_tiny_patch16_224"], hidden=16, num_layers=2)
 
 
+@pytest.mark.slow  # timm's full-size models: seconds each
 def test_timm_graphs_stay_within_the_cap(timm_models):
     for name, (nodes, cap_edges) in {"resnet18": (7723, 200_000), "vit_tiny_patch16_224": (21967, 400_000)}.items():
         graph = parameter_graph(timm_models[name])

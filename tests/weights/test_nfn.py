@@ -1,8 +1,8 @@
 import pytest
 import torch
-from torch import nn
 from invariance import embed, one_weight_changed, permuted_states
-from weightzoo import SMALL_CASES, MLP, SimpleCNN, build_case, randomized
+from torch import nn
+from weightzoo import MLP, SMALL_CASES, SimpleCNN, build_case, randomized
 
 from fmsbench.weights import FEATURIZERS
 from fmsbench.weights.errors import UnsupportedArchitectureError

@@ -1,0 +1,189 @@
+"""Turn a recipe into a plan: the pretrained pool, the sampled configs table, and the jobs that build them.
+
+A job is one pretraining (or zoo) run or one fine-tuning run. Its `key` hashes everything that affects its
+result, so a shard on disk is reused only for exactly the same job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fmsbench.build.recipe import Recipe
+from fmsbench.build.train import INITS, OPTIMIZERS, TrainSettings
+from fmsbench.build.zoo_file import read_zoo
+from fmsbench.data.spec import DatasetSpec
+from fmsbench.errors import RecipeError
+
+
+@dataclass(frozen=True)
+class ZooSource:
+    """An imported pool model: row `index` of the imported zoo file `path`, whose content hash is `digest`."""
+
+    path: str
+    index: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class PoolModel:
+    model_id: str
+    arch: str
+    size: str
+    seed: int
+    settings: TrainSettings
+    source: ZooSource | None = None  # set: the job loads this model instead of training one
+
+
+@dataclass(frozen=True)
+class PretrainJob:
+    model: PoolModel
+    dataset: DatasetSpec
+
+    @property
+    def key(self) -> str:
+        return f"pretrain-{self.model.model_id}-{_digest(self)}"
+
+
+@dataclass(frozen=True)
+class FinetuneJob:
+    task: str
+    config: int
+    model: PoolModel
+    pretrain_key: str
+    dataset: DatasetSpec
+    settings: TrainSettings
+
+    @property
+    def key(self) -> str:
+        return f"finetune-{self.task}-{self.config:05d}-{_digest(self)}"
+
+
+@dataclass
+class Plan:
+    recipe: Recipe
+    models: list[PoolModel]
+    configs: pd.DataFrame
+    pretrain_jobs: list[PretrainJob]
+    finetune_jobs: list[FinetuneJob]
+
+    @property
+    def search_space(self) -> dict[str, list]:
+        grid = self.recipe.grid
+        return {
+            "model": list(range(len(self.models))),
+            "batch_size": list(grid.batch_size),
+            "lr": list(grid.lr),
+            "momentum": list(grid.momentum),
+            "weight_decay": list(grid.weight_decay),
+            "dropout": list(grid.dropout),
+        }
+
+
+def _digest(job: object) -> str:
+    return hashlib.sha256(repr(job).encode()).hexdigest()[:10]
+
+
+def make_plan(recipe: Recipe) -> Plan:
+    models = _pool(recipe)
+    _check_training_choices(models)
+    configs = _sample_configs(recipe, len(models))
+    source = recipe.pretrain.dataset if recipe.pretrain else recipe.zoo.dataset  # type: ignore[union-attr]
+    source_spec = source.at(recipe.image_size, recipe.channels)
+    pretrain_jobs = [PretrainJob(model, source_spec) for model in models]
+    finetune_jobs = [
+        FinetuneJob(
+            task=task.name,
+            config=index,
+            model=models[int(row.model)],
+            pretrain_key=pretrain_jobs[int(row.model)].key,
+            dataset=task.dataset.at(recipe.image_size, recipe.channels),
+            settings=TrainSettings(
+                epochs=recipe.epochs,
+                batch_size=int(row.batch_size),
+                optimizer="sgd",
+                lr=float(row.lr),
+                momentum=float(row.momentum),
+                weight_decay=float(row.weight_decay),
+                dropout=float(row.dropout),
+                seed=int(row.seed),
+            ),
+        )
+        for task in recipe.tasks
+        for index, row in enumerate(configs.itertuples(index=False))
+    ]
+    return Plan(recipe, models, configs, pretrain_jobs, finetune_jobs)
+
+
+def _check_training_choices(models: list[PoolModel]) -> None:
+    for model in models:
+        if model.settings.optimizer not in OPTIMIZERS:
+            raise RecipeError(f"unknown optimizer '{model.settings.optimizer}'; choose one of: {', '.join(OPTIMIZERS)}")
+        if model.settings.init not in ("default", *INITS):
+            raise RecipeError(f"unknown init '{model.settings.init}'; choose one of: default, {', '.join(INITS)}")
+
+
+def _pool(recipe: Recipe) -> list[PoolModel]:
+    if recipe.pretrain is not None:
+        pre = recipe.pretrain
+        return [
+            PoolModel(
+                f"{group.arch}-{size}-seed{seed}", group.arch, size, seed,
+                TrainSettings(pre.epochs, pre.batch_size, pre.optimizer, pre.lr, pre.momentum, pre.weight_decay, 0.0, seed),
+            )
+            for group in pre.models
+            for size in group.sizes
+            for seed in group.seeds
+        ]
+    zoo = recipe.zoo
+    assert zoo is not None
+    if zoo.source is not None:
+        return _imported_pool(recipe)
+    rng = np.random.default_rng([recipe.seed, 1])
+    pick = lambda options: options[int(rng.integers(len(options)))]  # noqa: E731
+    models = []
+    for index in range(zoo.n_models):
+        seed = recipe.seed * 100_000 + index
+        settings = TrainSettings(
+            zoo.epochs, zoo.batch_size, pick(zoo.optimizer), pick(zoo.lr), 0.9, pick(zoo.weight_decay),
+            pick(zoo.dropout), seed, pick(zoo.init),
+        )
+        models.append(PoolModel(f"{zoo.arch}-{zoo.size}-zoo{index:04d}", zoo.arch, zoo.size, seed, settings))
+    return models
+
+
+def _imported_pool(recipe: Recipe) -> list[PoolModel]:
+    """The first n_models models of an imported zoo file; their pretraining job trains 0 epochs (only evaluates)."""
+    zoo = recipe.zoo
+    assert zoo is not None and zoo.source is not None
+    meta = read_zoo(zoo.source)
+    if meta.header.in_channels != recipe.channels:
+        raise RecipeError(f"{zoo.source} holds {meta.header.in_channels}-channel models but the recipe sets "
+                          f"channels = {recipe.channels}")
+    if zoo.n_models > len(meta.model_ids):
+        raise RecipeError(f"zoo.n_models = {zoo.n_models} but {zoo.source} holds only {len(meta.model_ids)} models")
+    evaluate_only = TrainSettings(0, zoo.batch_size, "sgd", 0.0, 0.0, 0.0, 0.0, 0)
+    return [
+        PoolModel(model_id, meta.header.arch, meta.header.size, index, evaluate_only,
+                  ZooSource(str(meta.path.resolve()), index, meta.digest))
+        for index, model_id in enumerate(meta.model_ids[: zoo.n_models])
+    ]
+
+
+def _sample_configs(recipe: Recipe, n_models: int) -> pd.DataFrame:
+    """Sample n_configs points of the full grid without replacement, seeded by the recipe."""
+    grid = recipe.grid
+    axes = [range(n_models), grid.batch_size, grid.lr, grid.momentum, grid.weight_decay, grid.dropout]
+    total = int(np.prod([len(axis) for axis in axes]))
+    if grid.n_configs > total:
+        raise RecipeError(f"grid.n_configs={grid.n_configs} but the grid has only {total} points")
+    rng = np.random.default_rng([recipe.seed, 2])
+    chosen = rng.choice(total, size=grid.n_configs, replace=False)
+    positions = np.unravel_index(chosen, [len(axis) for axis in axes])
+    names = ["model", "batch_size", "lr", "momentum", "weight_decay", "dropout"]
+    table = pd.DataFrame({n: np.asarray(axis)[pos] for n, axis, pos in zip(names, axes, positions)})
+    table["seed"] = rng.integers(0, 2**31 - 1, size=len(table))
+    return table.astype({"model": np.int64, "batch_size": np.int64, "seed": np.int64})

@@ -1,0 +1,163 @@
+"""`fmsbench check`: a regression gate for CI pipelines.
+
+A baseline file (JSON, committed, e.g. results/baseline.json) names a small experiment and records, per hub,
+task and method, the mean over seeds of Kendall's tau at each tau budget and of the final regret (regret at
+the run's budget). `check` reruns the experiment (finished runs are read, not rerun) and fails when a method's
+tau fell by more than the tau tolerance or its final regret rose by more than the regret tolerance, or when a
+baselined (hub, task, method, metric) is missing. Better values pass and are shown as such.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fmsbench.atomic import write_text_atomic
+from fmsbench.errors import FmsbenchError
+from fmsbench.metrics import mean_and_sem
+from fmsbench.runs.experiment import (
+    Experiment,
+    ExperimentOutcome,
+    experiment_trajectories,
+    load_experiment,
+    run_experiment,
+)
+from fmsbench.version import __version__
+
+FORMAT_NAME = "fmsbench-baseline"
+FORMAT_VERSION = 1
+DEFAULT_TOLERANCE = {"tau": 0.05, "final_regret": 0.01}
+
+
+class BaselineError(FmsbenchError):
+    """A baseline file that is missing, unreadable or foreign."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Measurement:
+    hub: str
+    task: str
+    method: str
+    metric: str  # "tau@<budget>" or "final_regret"
+    value: float
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return self.hub, self.task, self.method, self.metric
+
+
+@dataclass
+class Baseline:
+    experiment: str
+    tolerance: dict[str, float]
+    measurements: list[Measurement]
+    fmsbench_version: str = __version__
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "experiment": self.experiment,
+                           "tolerance": self.tolerance, "fmsbench_version": self.fmsbench_version,
+                           "created": self.created, "measurements": [asdict(m) for m in self.measurements]}, indent=1)
+
+    @classmethod
+    def load(cls, path: Path) -> Baseline:
+        if not Path(path).is_file():
+            raise BaselineError(f"baseline file {path} does not exist; create it with `fmsbench check --update`")
+        try:
+            data = json.loads(Path(path).read_text())
+            if data.get("format") != FORMAT_NAME or data.get("format_version") != FORMAT_VERSION:
+                raise BaselineError(f"{path} is not an fmsbench baseline file (version {FORMAT_VERSION})")
+            return cls(data["experiment"], {**DEFAULT_TOLERANCE, **data["tolerance"]},
+                       [Measurement(**m) for m in data["measurements"]], data["fmsbench_version"], data["created"])
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+            raise BaselineError(f"{path} is not a readable baseline file ({error})") from None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    key: tuple[str, str, str, str]
+    baseline: float
+    current: float | None
+    status: str  # "ok", "better", "worse", "missing"
+
+    @property
+    def delta(self) -> float:
+        return math.nan if self.current is None else self.current - self.baseline
+
+
+def measure(experiment: Experiment, results: Path) -> list[Measurement]:
+    """Mean over seeds of tau at every tau budget and of the final regret, per (hub, task, method)."""
+    values: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    for trajectory in experiment_trajectories(experiment, results):
+        meta = trajectory.meta
+        values[(meta.hub_name, meta.task, meta.method, "final_regret")].append(trajectory.steps[-1].regret)
+        for budget, tau in trajectory.tau.items():
+            values[(meta.hub_name, meta.task, meta.method, f"tau@{budget}")].append(math.nan if tau is None else tau)
+    measurements = [Measurement(*key, mean_and_sem(vals)[0]) for key, vals in sorted(values.items())]
+    return [m for m in measurements if math.isfinite(m.value)]  # methods without a surrogate have no tau
+
+
+def compare(baseline: Baseline, current: list[Measurement]) -> list[Comparison]:
+    """One comparison per baselined measurement; a higher tau and a lower regret are better."""
+    now = {m.key: m.value for m in current}
+    comparisons = []
+    for base in baseline.measurements:
+        value = now.get(base.key)
+        if value is None:
+            comparisons.append(Comparison(base.key, base.value, None, "missing"))
+            continue
+        kind = "final_regret" if base.metric == "final_regret" else "tau"
+        gain = (value - base.value) * (1 if kind == "tau" else -1)  # positive = better
+        status = "worse" if gain < -baseline.tolerance[kind] else "better" if gain > 1e-12 else "ok"
+        comparisons.append(Comparison(base.key, base.value, value, status))
+    return comparisons
+
+
+def failed(comparisons: list[Comparison]) -> list[Comparison]:
+    return [c for c in comparisons if c.status in ("worse", "missing")]
+
+
+def write_baseline(path: Path, experiment: str, measurements: list[Measurement],
+                   tolerance: dict[str, float] | None = None) -> Baseline:
+    baseline = Baseline(experiment, {**DEFAULT_TOLERANCE, **(tolerance or {})}, measurements)
+    write_text_atomic(path, baseline.to_json() + "\n")
+    return baseline
+
+
+@dataclass
+class CheckOutcome:
+    """What `run_check` did: the experiment it ran, and either the comparisons or the baseline it wrote."""
+
+    experiment: Experiment
+    runs: ExperimentOutcome
+    tolerance: dict[str, float]
+    comparisons: list[Comparison]
+    written: Baseline | None = None
+
+    @property
+    def regressions(self) -> list[Comparison]:
+        return failed(self.comparisons)
+
+
+def run_check(baseline: Path, results: Path = Path("results/check"), hubs: Path = Path("hubs"), *,
+              experiment: str | None = None, tolerance: dict[str, float] | None = None,
+              update: bool = False) -> CheckOutcome:
+    """Rerun the baseline's experiment (or `experiment`) and compare with the baseline, or, with `update`, record
+    its measurements as the new baseline (keeping the old tolerances unless `tolerance` overrides them)."""
+    previous = None if update and not Path(baseline).exists() else Baseline.load(baseline)
+    name = experiment or (previous.experiment if previous else "ci")  # a bundled name or a .toml path
+    spec = load_experiment(name)
+    runs = run_experiment(spec, results, hubs)
+    current = measure(spec, results)
+    merged = {**(previous.tolerance if previous else DEFAULT_TOLERANCE), **(tolerance or {})}
+    if update:
+        return CheckOutcome(spec, runs, merged, [], write_baseline(baseline, name, current, merged))
+    assert previous is not None
+    previous.tolerance = merged
+    return CheckOutcome(spec, runs, merged, compare(previous, current))

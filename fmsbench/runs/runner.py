@@ -1,0 +1,281 @@
+"""Plan and execute replay runs: one trajectory per (method, task, seed), on the same executors as hub builds.
+
+A run is fixed by (hub, task, method, settings, seed, budget): it seeds numpy (the method's generator) and
+torch (the global generator, restored afterwards), uses one torch thread and deterministic algorithms, so
+the same run gives the same trajectory in any process. A run whose trajectory file exists is skipped if it
+was made from the same hub build with the same budget and settings; otherwise the mismatch is an error
+rather than a silent mix of results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fmsbench.errors import FmsbenchError, UnknownNameError
+from fmsbench.executors import EXECUTORS
+from fmsbench.hub.benchmark import Benchmark
+from fmsbench.hub.store import HubFile
+from fmsbench.methods import METHODS
+from fmsbench.methods.base import unsuitable
+from fmsbench.replay.loop import replay
+from fmsbench.replay.trajectory import RunMeta, Trajectory, TrajectoryError, trajectory_path
+from fmsbench.version import __version__
+
+ProgressCallback = Callable[[str, int], None]  # (run label, cumulative epochs so far)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that fixes one run's trajectory, plus where it goes."""
+
+    method: str
+    hub: str
+    hub_name: str
+    fingerprint: str
+    task: str
+    seed: int
+    budget: int
+    tau_budgets: tuple[int, ...]
+    overrides: tuple[tuple[str, Any], ...]
+    out: str
+
+    @property
+    def path(self) -> Path:
+        return trajectory_path(Path(self.out), self.hub_name, self.task, self.method, self.seed)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.task} seed{self.seed}"
+
+    def settings(self) -> dict[str, Any]:
+        """The method's full settings (defaults plus overrides), as recorded in the trajectory."""
+        return METHODS.get(self.method)(self.seed, **dict(self.overrides)).settings()
+
+
+@dataclass
+class RunOutcome:
+    written: list[RunSpec]
+    skipped: list[RunSpec]
+
+
+# --------------------------------------------------------------------------- parsing
+def parse_int_list(text: str, what: str) -> list[int]:
+    """'0-4' -> [0, 1, 2, 3, 4]; '50,100' -> [50, 100]; ranges and commas mix ('0-2,7')."""
+    values: list[int] = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            low, _, high = part.partition("-")
+            values.extend(range(int(low), int(high) + 1) if high else [int(low)])
+    except ValueError:
+        raise FmsbenchError(f"cannot read {what} '{text}'; write e.g. '0-4' or '0,2,5'") from None
+    if not values:
+        raise FmsbenchError(f"no {what} given")
+    return sorted(set(values))
+
+
+def parse_settings(items: Sequence[str]) -> dict[str, str]:
+    """['n_initial=10', 'fit_steps=200'] -> {'n_initial': '10', 'fit_steps': '200'} (typed by each method)."""
+    settings = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise FmsbenchError(f"cannot read setting '{item}'; write KEY=VALUE, e.g. n_initial=10")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+def resolve_methods(text: str, architectures: set[str]) -> tuple[list[str], dict[str, str]]:
+    """The methods of `text` and those 'all' leaves out with the reason (e.g. fms-nfn on a hub of several
+    architectures). `text` is 'all' (every method that suits a hub of these architecture ids) or a comma list of
+    registered names (each checked, in the order given)."""
+    if text.strip() == "all":
+        reasons = {name: unsuitable(name, architectures) for name in METHODS.names()}
+        skipped = {name: reason for name, reason in reasons.items() if reason}
+        return [name for name in METHODS.names() if name not in skipped], skipped
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        METHODS.get(name)
+    if not names:
+        raise FmsbenchError("no method given; see `fmsbench methods`")
+    return names, {}
+
+
+def resolve_tasks(hub: HubFile, task: str | None) -> list[str]:
+    """None: the hub's only task (error if several); 'all': every task; else a comma list of task names."""
+    if task is None:
+        if len(hub.tasks) != 1:
+            raise FmsbenchError(f"hub {hub.path} has tasks {', '.join(hub.tasks)}; set task to one of them",
+                                parameters=("task",))
+        return list(hub.tasks)
+    if task.strip() == "all":
+        return list(hub.tasks)
+    chosen = [t.strip() for t in task.split(",") if t.strip()]
+    for name in chosen:
+        if name not in hub.tasks:
+            raise FmsbenchError(f"hub {hub.path} has no task '{name}'; its tasks are: {', '.join(hub.tasks)}")
+    return chosen
+
+
+def _overrides_for(methods: list[str], overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Give each method the overrides it knows; a setting that no chosen method knows is an error."""
+    known = {m: set(METHODS.get(m)(0).settings()) for m in methods}
+    for key in overrides:
+        if not any(key in names for names in known.values()):
+            choices = sorted(set().union(*known.values()))
+            raise UnknownNameError(f"no chosen method has a setting '{key}'; settings: {', '.join(choices)}")
+    return {m: {k: v for k, v in overrides.items() if k in known[m]} for m in methods}
+
+
+@dataclass
+class RunPlan:
+    """The runs of one command, in (task, method, seed) order, and the methods 'all' left out (with why)."""
+
+    specs: list[RunSpec]
+    skipped: dict[str, str]
+
+
+def plan_runs(methods: str, hub: Path, task: str | None, seeds: Sequence[int], budget: int, out: Path,
+              tau_budgets: Sequence[int] = (50, 100), overrides: dict[str, Any] | None = None) -> RunPlan:
+    """Every (method, task, seed) run of one command (the hub file is opened once)."""
+    if budget < 1:
+        raise FmsbenchError(f"budget must be at least 1 epoch, got {budget}", parameters=("budget",))
+    with HubFile(hub) as opened:
+        names, skipped = resolve_methods(methods, {m.arch_id for m in opened.models})
+        per_method = _overrides_for(names, overrides or {})
+        specs = [
+            RunSpec(name, str(hub), opened.recipe_name, fingerprint, task_name, seed, budget,
+                    tuple(sorted(set(tau_budgets))), tuple(sorted(per_method[name].items())), str(out))
+            for task_name in resolve_tasks(opened, task)
+            for fingerprint in [opened.fingerprint(task_name)]
+            for name in names for seed in seeds
+        ]
+    return RunPlan(specs, skipped)
+
+
+# --------------------------------------------------------------------------- execution
+def is_finished(spec: RunSpec) -> bool:
+    """True if `spec.path` holds this very run; an existing file from another hub build or setup is an error."""
+    if not spec.path.exists():
+        return False
+    meta = Trajectory.load(spec.path).meta
+    wanted = {"hub_fingerprint": spec.fingerprint, "budget": spec.budget, "tau_budgets": list(spec.tau_budgets),
+              "settings": spec.settings()}
+    for key, value in wanted.items():
+        if getattr(meta, key) != value:
+            raise TrajectoryError(
+                f"{spec.path} exists with a different {key.replace('_', ' ')} ({getattr(meta, key)} vs {value}); "
+                "delete it or choose another --out"
+            )
+    return True
+
+
+@contextlib.contextmanager
+def seeded_torch(seed: int) -> Iterator[None]:
+    """Seed torch's global generator, one thread, deterministic algorithms; restore all three afterwards."""
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+
+
+class OpenBenchmarks:
+    """The benchmarks opened by the runs of one process, one per (hub, task): a sweep run here reads each task's
+    curves once, however many methods and seeds it replays."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, str], Benchmark] = {}
+
+    def get(self, hub: str, task: str) -> Benchmark:
+        if (hub, task) not in self._open:
+            self._open[(hub, task)] = Benchmark(hub, task)
+        return self._open[(hub, task)]
+
+    def close(self) -> None:
+        for bench in self._open.values():
+            bench.close()
+        self._open.clear()
+
+
+def execute(spec: RunSpec, on_progress: ProgressCallback | None = None,
+            benchmarks: OpenBenchmarks | None = None) -> Trajectory:
+    """Replay one run and write its trajectory atomically; `benchmarks` shares open hubs between runs."""
+    owned = benchmarks is None
+    benchmarks = OpenBenchmarks() if benchmarks is None else benchmarks
+    try:
+        return _execute(spec, benchmarks.get(spec.hub, spec.task), on_progress)
+    finally:
+        if owned:
+            benchmarks.close()
+
+
+def _execute(spec: RunSpec, bench: Benchmark, on_progress: ProgressCallback | None) -> Trajectory:
+    with seeded_torch(spec.seed):
+        method = METHODS.get(spec.method)(spec.seed, **dict(spec.overrides))
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        start = time.perf_counter()
+        result = replay(method, bench, spec.budget, tau_budgets=spec.tau_budgets,
+                        on_step=None if on_progress is None else lambda s: on_progress(spec.label, s.cum_epochs))
+        meta = RunMeta(
+            method=spec.method, hub_path=spec.hub, hub_name=bench.hub_name, hub_fingerprint=spec.fingerprint,
+            task=spec.task, seed=spec.seed, budget=spec.budget, tau_budgets=list(spec.tau_budgets),
+            settings=method.settings(), fmsbench_version=__version__, y_star=bench.best_val,
+            worst_final_val=bench.worst_final_val, n_configs=bench.n_configs, max_epoch=bench.max_epoch,
+            created=created, wall_seconds=time.perf_counter() - start,
+        )
+    trajectory = Trajectory(meta, result.steps, result.tau)
+    trajectory.save(spec.path)
+    return trajectory
+
+
+def run_all(specs: Sequence[RunSpec], jobs: int = 1, on_progress: ProgressCallback | None = None, *,
+            executor: str = "local", address: str | None = None) -> RunOutcome:
+    """Execute every unfinished run on an executor (see fmsbench.executors) with `jobs` workers.
+
+    Local with jobs=1 runs in this process; with Ray and no address, `jobs` sizes the local instance. Runs are
+    CPU-only (tiny surrogates, deterministic algorithms), so they ask for no GPU. Finished runs are reported to
+    `on_progress` as complete before anything runs.
+    """
+    if jobs < 1:
+        raise FmsbenchError(f"jobs must be at least 1, got {jobs}", parameters=("jobs",))
+    skipped = [spec for spec in specs if is_finished(spec)]
+    pending = [spec for spec in specs if spec not in skipped]
+    for spec in skipped if on_progress else ():
+        on_progress(spec.label, spec.budget)
+    if not pending:
+        return RunOutcome(pending, skipped)
+    pool = EXECUTORS.get(executor)(workers=jobs, address=address, gpus_per_job=0)
+    in_process = executor == "local" and jobs == 1
+    benchmarks = OpenBenchmarks() if in_process else None  # workers open their own, run by run
+    try:
+        if on_progress is None:
+            fn, report = functools.partial(execute, benchmarks=benchmarks), None
+        else:
+            fn = functools.partial(_execute_reporting, benchmarks=benchmarks)
+            report = lambda message: on_progress(*message)  # noqa: E731
+        for _ in pool.run(fn, pending, report):
+            pass  # each run has written its own trajectory
+    finally:
+        if benchmarks is not None:
+            benchmarks.close()
+    return RunOutcome(pending, skipped)
+
+
+def _execute_reporting(spec: RunSpec, report: Callable[[tuple[str, int]], None],
+                       benchmarks: OpenBenchmarks | None = None) -> None:
+    """`execute` in a worker: progress goes back through the executor's one-argument `report`."""
+    execute(spec, lambda label, done: report((label, done)), benchmarks)

@@ -1,0 +1,67 @@
+"""The CI regression gate: measurements, comparison with a baseline, and the `check` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fmsbench.cli import app
+from fmsbench.runs.check import Baseline, compare, failed, measure, write_baseline
+from fmsbench.runs.experiment import load_experiment
+
+runner = CliRunner()
+
+
+def test_check_passes_on_its_baseline_and_fails_on_a_worse_result(finished: tuple[Path, Path], tmp_path: Path) -> None:
+    recipe, results = finished
+    experiment = load_experiment(recipe)
+    current = measure(experiment, results)
+    assert {m.metric for m in current} == {"final_regret", "tau@4", "tau@8"}
+    assert not any(m.method == "random" and m.metric.startswith("tau") for m in current), "random has no tau"
+    baseline = write_baseline(tmp_path / "baseline.json", str(recipe), current, {"final_regret": 0.01})
+    assert Baseline.load(tmp_path / "baseline.json").measurements == baseline.measurements
+    assert not failed(compare(baseline, current))
+
+    run = results / "duo" / "alpha" / "gp" / "seed0.json"
+    original = run.read_text()
+    data = json.loads(original)
+    data["steps"][-1]["regret"] += 0.1  # a deliberately worse final regret for one seed: mean +0.05
+    run.write_text(json.dumps(data))
+    try:
+        worse = failed(compare(baseline, measure(experiment, results)))
+    finally:
+        run.write_text(original)
+    assert [(c.key, c.status) for c in worse] == [(("duo", "alpha", "gp", "final_regret"), "worse")]
+    assert worse[0].delta == pytest.approx(0.05)
+
+
+def test_check_reports_missing_measurements(finished: tuple[Path, Path]) -> None:
+    recipe, results = finished
+    current = measure(load_experiment(recipe), results)
+    baseline = Baseline(str(recipe), {"tau": 0.05, "final_regret": 0.01}, current)
+    missing = failed(compare(baseline, [m for m in current if m.method != "gp"]))
+    assert missing and {c.status for c in missing} == {"missing"}
+
+
+def test_cli_check_passes_then_fails_on_a_worsened_baseline(finished: tuple[Path, Path], tmp_path: Path) -> None:
+    recipe, results = finished
+    baseline = tmp_path / "baseline.json"
+    update = runner.invoke(app, ["check", "--baseline", str(baseline), "--experiment", str(recipe),
+                                 "--results", str(results), "--update"])
+    assert update.exit_code == 0, update.output
+    passed = runner.invoke(app, ["check", "--baseline", str(baseline), "--results", str(results)])
+    assert passed.exit_code == 0, passed.output
+    assert "no regression" in passed.output
+    data = json.loads(baseline.read_text())
+    regret = next(m for m in data["measurements"] if m["metric"] == "final_regret" and m["method"] == "gp")
+    regret["value"] -= 0.05  # the baseline was better than what the code gives now
+    baseline.write_text(json.dumps(data))
+    worse = runner.invoke(app, ["check", "--baseline", str(baseline), "--results", str(results)])
+    assert worse.exit_code == 1, worse.output
+    assert "1 regression(s)" in worse.output and "worse" in worse.output
+    loose = runner.invoke(app, ["check", "--baseline", str(baseline), "--results", str(results),
+                                "--tolerance-regret", "0.1"])
+    assert loose.exit_code == 0, loose.output
