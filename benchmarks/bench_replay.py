@@ -40,7 +40,7 @@ def timed_replay(hub: str, task: str, method: str, seed: int, budget: int, setti
         start = time.perf_counter()
         result = replay(METHODS.get(method)(seed, **settings), bench, budget, tau_budgets=(budget,))
         wall = time.perf_counter() - start
-    return {"wall": wall, "fit": sum(s.fit_seconds for s in result.steps), "tau": result.tau[budget],
+    return {"wall": wall, "fit": sum(s.fit_seconds for s in result.steps), "tau": None if result.tau[budget] is None else result.tau[budget].final,
             "steps": len(result.steps), "peak": peak_rss()}
 
 

@@ -24,11 +24,12 @@ from rich.text import Text
 from fmsbench.atomic import atomic_path
 from fmsbench.errors import FmsbenchError, UnknownNameError
 from fmsbench.methods import METHODS
-from fmsbench.metrics import DEFINITIONS, average_rank, mean_and_sem, values_at_budgets
+from fmsbench.metrics import DEFINITIONS, TAU_KINDS, average_rank, mean_and_sem, values_at_budgets
 from fmsbench.registry import Registry
 from fmsbench.replay.trajectory import Trajectory
 
 REGRET_METRICS = ("regret", "normalised_regret", "incumbent_test")
+TAU_METRICS = {"final": "tau", "forecast": "tau_forecast", "protocol": "tau_protocol", "next": "tau_next"}
 COLUMNS = ["metric", "hub", "task", "method", "budget", "mean", "sem", "n"]
 REGRET_FLOOR = 1e-4  # log-scale plots cannot show zero regret
 
@@ -111,9 +112,9 @@ def summarise(trajectories: list[Trajectory], budgets: list[int], tau: bool = Tr
     for (hub, task, method), runs in _runs(trajectories).items():
         for budget in budgets:
             if tau:
-                values = [t.tau.get(budget) for t in runs]
-                rows.append(["tau", hub, task, method, budget,
-                             *mean_and_sem([math.nan if v is None else v for v in values])])
+                for kind in TAU_KINDS:
+                    rows.append([TAU_METRICS[kind], hub, task, method, budget,
+                                 *mean_and_sem([t.tau_at(budget, kind) for t in runs])])
             if regret:
                 for metric in REGRET_METRICS:
                     rows.append([metric, hub, task, method, budget,
@@ -121,7 +122,7 @@ def summarise(trajectories: list[Trajectory], budgets: list[int], tau: bool = Tr
     summary = pd.DataFrame(rows, columns=COLUMNS)
     if tau:
         has_tau = summary[summary.metric == "tau"].groupby("method")["n"].sum()
-        summary = summary[(summary.metric != "tau") | summary.method.map(has_tau > 0)]
+        summary = summary[~summary.metric.isin(TAU_METRICS.values()) | summary.method.map(has_tau > 0)]
     if regret:
         summary = pd.concat([summary, _rank_rows(trajectories, budgets)], ignore_index=True)
     return summary.reset_index(drop=True)
@@ -251,7 +252,7 @@ def wide(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     part = summary[summary.metric == metric]
     if part.empty:
         return pd.DataFrame()
-    digits = 2 if metric in ("tau", "average_rank") else 3
+    digits = 2 if metric in (*TAU_METRICS.values(), "average_rank") else 3
     labels = part.apply(lambda r: f"{r.hub}/{r.task} @ {r.budget}" if r.hub else f"all tasks @ {r.budget}", axis=1)
     cells = [_cell(m, s, n, digits) for m, s, n in zip(part["mean"], part["sem"], part["n"], strict=True)]
     table = pd.DataFrame({"method": part.method.to_numpy(), "column": labels.to_numpy(), "cell": cells})
@@ -260,7 +261,11 @@ def wide(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     return pivot.reindex(index=method_order(set(pivot.index)), columns=columns).fillna("–")
 
 
-_TITLES = {"tau": "Kendall's tau-b", "regret": "Regret", "normalised_regret": "Normalised regret",
+_TITLES = {"tau": "Kendall's tau-b (ours: predicted vs true final validation accuracy, all configs)",
+           "tau_forecast": "Forecast tau (configs started but not finished)",
+           "tau_next": "Next-epoch tau (prediction at b_c + 1, unfinished configs)",
+           "tau_protocol": "Released code's protocol tau (finished configs by their true value)",
+           "regret": "Regret", "normalised_regret": "Normalised regret",
            "incumbent_test": "Incumbent test accuracy", "average_rank": "Average rank over tasks (regret)"}
 
 

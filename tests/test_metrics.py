@@ -16,6 +16,7 @@ from fmsbench.metrics import (
     mean_and_sem,
     normalised_regret,
     regret,
+    surrogate_taus,
     values_at_budgets,
 )
 
@@ -62,3 +63,14 @@ def test_average_rank_over_tasks() -> None:
 def test_definitions_state_the_design() -> None:
     assert "y* = best validation accuracy of any config at any epoch" in DEFINITIONS["regret"]
     assert "tau-b" in DEFINITIONS["kendall tau"] and "over all configs" in DEFINITIONS["kendall tau"]
+
+
+def test_the_four_taus() -> None:
+    val = np.array([[0.0, 0.05, 0.1], [0.0, 0.3, 0.2], [0.0, 0.1, 0.3], [0.0, 0.2, 0.4]])  # true finals 0.1..0.4
+    reversed_final = np.array([0.4, 0.3, 0.2, 0.1])
+    trained = np.array([2, 1, 1, 2])  # configs 0 and 3 finished, 1 and 2 started
+    taus = surrogate_taus(reversed_final, np.array([9.0, 0.2, 0.5, 9.0]), trained, val)
+    assert taus.final == -1.0
+    assert taus.forecast == -1.0  # configs 1 and 2: predicted 0.3 > 0.2, true 0.2 < 0.3
+    assert taus.protocol == pytest.approx(4 / 6)  # finished configs by their true value: 5 of 6 pairs agree
+    assert taus.next == 1.0  # configs 1 and 2 at their next epoch 2: predicted 0.2 < 0.5, true 0.2 < 0.3

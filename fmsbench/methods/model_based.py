@@ -63,11 +63,10 @@ class ModelBasedMethod(Method):
             choice = int(np.argmax(scores))
         return Proposal(int(candidates[choice]), int(fidelities[choice]))
 
-    def predict_final(self, obs: Observation) -> np.ndarray | None:
+    def forecast(self, obs: Observation, epochs: np.ndarray) -> np.ndarray | None:
         if not self._fitted:
             return None
-        configs = np.arange(obs.n_configs)
-        prediction = self.predict(obs, configs, np.full(configs.size, obs.max_epoch))
+        prediction = self.predict(obs, np.arange(obs.n_configs), np.asarray(epochs, int))
         return None if prediction is None else prediction[0]
 
     @abstractmethod

@@ -10,7 +10,8 @@ Protocol (DESIGN.md "Replay protocol"; DyHPO, Wistuba et al. 2022, arXiv 2202.09
   exactly its budget and "regret at the budget" compares methods at the same cost.
 - Incumbent: the best validation accuracy over every epoch paid so far (ties keep the earlier one); its
   test accuracy is recorded but never shown to the method.
-- Kendall's tau is measured when the cumulative epochs first reach each tau budget (see `fmsbench.metrics`).
+- Kendall's taus (`fmsbench.metrics.Taus`) are measured when the cumulative epochs first reach each tau budget,
+  from the method's `forecast` at the max epoch and at each config's next epoch.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from fmsbench.errors import FmsbenchError
 from fmsbench.hub.benchmark import Benchmark
-from fmsbench.metrics import kendall_tau, normalised_regret, regret
+from fmsbench.metrics import Taus, normalised_regret, regret, surrogate_taus
 from fmsbench.replay.observation import Observation
 from fmsbench.replay.protocol import Method, Proposal
 from fmsbench.replay.trajectory import StepRecord
@@ -35,7 +36,7 @@ class ProposalError(FmsbenchError):
 @dataclass
 class ReplayResult:
     steps: list[StepRecord]
-    tau: dict[int, float | None] = field(default_factory=dict)
+    tau: dict[int, Taus | None] = field(default_factory=dict)
 
 
 def replay(
@@ -46,13 +47,13 @@ def replay(
     tau_budgets: Sequence[int] = (),
     on_step: Callable[[StepRecord], None] | None = None,
 ) -> ReplayResult:
-    """Run `method` on `bench` until `budget` epochs are spent; return every step and tau per tau budget."""
+    """Run `method` on `bench` until `budget` epochs are spent; return every step and the taus per tau budget."""
     if budget < 1:
         raise FmsbenchError(f"the budget must be at least 1 epoch, got {budget}")
     trained = np.zeros(bench.n_configs, dtype=np.int64)
     obs = Observation(bench, trained, budget)
     val, test, seconds = (bench.all_curves(m) for m in ("val_acc", "test_acc", "seconds"))
-    y_star, worst, final = bench.best_val, bench.worst_final_val, bench.final_val()
+    y_star, worst = bench.best_val, bench.worst_final_val
     pending_tau = sorted(set(tau_budgets))
     result = ReplayResult([], {b: None for b in pending_tau})
     incumbent_val, incumbent_test, cum_seconds = float("-inf"), float("nan"), 0.0
@@ -85,7 +86,7 @@ def replay(
             fit_seconds=method.fit_seconds,
         )
         if pending_tau and obs.spent >= pending_tau[0]:
-            record.tau = _tau(method, obs, final)
+            record.tau = _taus(method, obs, val)
             while pending_tau and obs.spent >= pending_tau[0]:
                 result.tau[pending_tau.pop(0)] = record.tau
         result.steps.append(record)
@@ -106,8 +107,13 @@ def _check(proposal: Proposal, trained: np.ndarray, max_epoch: int) -> None:
         )
 
 
-def _tau(method: Method, obs: Observation, final: np.ndarray) -> float | None:
+def _taus(method: Method, obs: Observation, val: np.ndarray) -> Taus | None:
+    """The method's taus now, or None without a surrogate (or before it has one)."""
     if not method.has_surrogate:
         return None
-    predicted = method.predict_final(obs)
-    return None if predicted is None else kendall_tau(predicted, final)
+    trained = obs.trained()
+    final = method.forecast(obs, np.full(trained.size, obs.max_epoch))
+    following = method.forecast(obs, np.minimum(trained + 1, obs.max_epoch))
+    if final is None or following is None:
+        return None
+    return surrogate_taus(np.asarray(final, float), np.asarray(following, float), trained, val)

@@ -24,9 +24,9 @@ class Method(ABC):
     """An HPO method driven by the replay loop.
 
     The loop calls `propose` once per step with an `Observation` (never the hub itself). A method with a
-    surrogate sets `has_surrogate` and implements `predict_final`, which the loop calls to measure Kendall's
-    tau; it must not change anything that affects later proposals (no training, no random draws), so the
-    trajectory is the same whichever tau budgets are asked for.
+    surrogate sets `has_surrogate` and implements `forecast`, which the loop calls to measure Kendall's taus;
+    it must not change anything that affects later proposals (no training, no random draws), so the trajectory
+    is the same whichever tau budgets are asked for.
     """
 
     has_surrogate: ClassVar[bool] = False
@@ -38,8 +38,9 @@ class Method(ABC):
     def propose(self, obs: Observation) -> Proposal:
         """The next (config, target epoch) to pay for; `config` must be one of `obs.candidates()`."""
 
-    def predict_final(self, obs: Observation) -> np.ndarray | None:
-        """Predicted validation accuracy at the max epoch of every config, or None before any surrogate exists."""
+    def forecast(self, obs: Observation, epochs: np.ndarray) -> np.ndarray | None:
+        """Predicted validation accuracy of every config c at epoch `epochs[c]` ([n_configs] each), or None
+        before any surrogate exists."""
         return None
 
     @abstractmethod

@@ -1,13 +1,16 @@
 """Trajectory files: one JSON per (method, hub, task, seed) at results/<hub>/<task>/<method>/seed<k>.json.
 
-Format (version 1)::
+Format (version 2)::
 
     {"format": "fmsbench-trajectory", "format_version": 1,
      "meta":  {method, hub_path, hub_name, hub_fingerprint, task, seed, budget, tau_budgets, settings,
                fmsbench_version, y_star, worst_final_val, n_configs, max_epoch, created, wall_seconds},
-     "tau":   {"<budget>": tau or null, ...},
+     "tau":   {"<budget>": {"final": .., "forecast": .., "protocol": .., "next": ..} or null, ...},
      "steps": [{step, config, epoch, cost, cum_epochs, cum_seconds, val_acc, incumbent_val, incumbent_test,
                 regret, normalised_regret, fit_seconds, tau}, ...]}
+
+A tau entry is null for a method without a surrogate (or before its first fit); inside it, an undefined tau
+(a constant prediction, too few configs) is null too (see `fmsbench.metrics.Taus`).
 
 `TIMING_FIELDS` vary between identical runs; every other number is a function of (hub, method, settings, seed).
 """
@@ -22,9 +25,10 @@ from typing import Any
 
 from fmsbench.atomic import write_text_atomic
 from fmsbench.errors import FmsbenchError
+from fmsbench.metrics import TAU_KINDS, Taus
 
 FORMAT_NAME = "fmsbench-trajectory"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 TIMING_FIELDS = {"meta": ("created", "wall_seconds"), "steps": ("fit_seconds",)}
 
 
@@ -50,7 +54,7 @@ class StepRecord:
     regret: float
     normalised_regret: float
     fit_seconds: float
-    tau: float | None = None
+    tau: Taus | None = None
 
 
 @dataclass
@@ -77,7 +81,12 @@ class RunMeta:
 class Trajectory:
     meta: RunMeta
     steps: list[StepRecord]
-    tau: dict[int, float | None] = field(default_factory=dict)
+    tau: dict[int, Taus | None] = field(default_factory=dict)
+
+    def tau_at(self, budget: int, kind: str = "final") -> float:
+        """One kind of tau at a tau budget; NaN if not measured (no surrogate yet, or not a tau budget)."""
+        taus = self.tau.get(budget)
+        return math.nan if taus is None else taus.of(kind)
 
     def column(self, name: str) -> list[Any]:
         """One field of every step, in order (e.g. "cum_epochs", "regret")."""
@@ -88,8 +97,9 @@ class Trajectory:
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "meta": asdict(self.meta),
-            "tau": {str(budget): _finite(value) for budget, value in self.tau.items()},
-            "steps": [{k: _finite(v) for k, v in asdict(step).items()} for step in self.steps],
+            "tau": {str(budget): _taus_json(value) for budget, value in self.tau.items()},
+            "steps": [{**{k: _finite(v) for k, v in asdict(step).items()}, "tau": _taus_json(step.tau)}
+                      for step in self.steps],
         }
         return json.dumps(data, indent=1)
 
@@ -104,8 +114,9 @@ class Trajectory:
                     f"{source} has trajectory format version {data.get('format_version')}, this fmsbench reads "
                     f"{FORMAT_VERSION}; rerun it"
                 )
-            steps = [StepRecord(**{k: _nan_if_none(k, v) for k, v in s.items()}) for s in data["steps"]]
-            tau = {int(budget): value for budget, value in data["tau"].items()}
+            steps = [StepRecord(**{k: math.nan if v is None else v for k, v in s.items() if k != "tau"},
+                                tau=_taus_from_json(s["tau"])) for s in data["steps"]]
+            tau = {int(budget): _taus_from_json(value) for budget, value in data["tau"].items()}
             return cls(RunMeta(**data["meta"]), steps, tau)
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
             raise TrajectoryError(f"{source} is not a readable trajectory file ({error}); delete it and rerun") from None
@@ -127,8 +138,9 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-_NULLABLE = {"tau"}
+def _taus_json(taus: Taus | None) -> dict[str, float | None] | None:
+    return None if taus is None else {kind: _finite(taus.of(kind)) for kind in TAU_KINDS}
 
 
-def _nan_if_none(key: str, value: Any) -> Any:
-    return math.nan if value is None and key not in _NULLABLE else value
+def _taus_from_json(data: dict[str, float | None] | None) -> Taus | None:
+    return None if data is None else Taus(**{kind: math.nan if data[kind] is None else data[kind] for kind in TAU_KINDS})

@@ -97,8 +97,8 @@ def measure(experiment: Experiment, results: Path) -> list[Measurement]:
     for trajectory in experiment_trajectories(experiment, results):
         meta = trajectory.meta
         values[(meta.hub_name, meta.task, meta.method, "final_regret")].append(trajectory.steps[-1].regret)
-        for budget, tau in trajectory.tau.items():
-            values[(meta.hub_name, meta.task, meta.method, f"tau@{budget}")].append(math.nan if tau is None else tau)
+        for budget in trajectory.tau:
+            values[(meta.hub_name, meta.task, meta.method, f"tau@{budget}")].append(trajectory.tau_at(budget))
     measurements = [Measurement(*key, mean_and_sem(vals)[0]) for key, vals in sorted(values.items())]
     return [m for m in measurements if math.isfinite(m.value)]  # methods without a surrogate have no tau
 

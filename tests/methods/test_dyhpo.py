@@ -36,7 +36,7 @@ def test_short_run_initial_design_then_one_epoch_steps(synth_hub: Path, name: st
     assert len({s.config for s in initial}) == 4 and all(s.epoch == 1 for s in initial)
     assert all(s.cost == 1 for s in steps) and steps[-1].cum_epochs == 14
     assert result.tau[4] is None  # reached before the first fit
-    assert all(-1 <= result.tau[b] <= 1 for b in (10, 14))
+    assert all(-1 <= result.tau[b].final <= 1 for b in (10, 14))
     assert all(s.fit_seconds > 0 for s in steps[4:])
 
 
@@ -91,7 +91,7 @@ def test_weight_featurizer_sees_paid_checkpoints_and_trains(tiny_ptm_hub: Path,
         trained = np.zeros(bench.n_configs, int)
         for step in result.steps:
             trained[step.config] = step.epoch
-    assert method.settings()["featurizer"] == "toy" and -1 <= result.tau[10] <= 1
+    assert method.settings()["featurizer"] == "toy" and -1 <= result.tau[10].final <= 1
     keys = set(method._prepared)
     untouched = set(np.flatnonzero(trained == 0).tolist())
     assert {(c, 0) for c in untouched} <= keys  # EI candidates never touched: their pretrained weights only

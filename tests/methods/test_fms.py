@@ -47,7 +47,7 @@ def test_every_variant_replays_with_its_featurizer_and_records_tau(
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in features.featurizer.parameters())  # jointly
     assert (features.curve is None) == ("nocnn" in name)
     assert [s.cum_epochs for s in result.steps] == list(range(1, BUDGET + 1))
-    assert -1 <= result.tau[BUDGET] <= 1
+    assert -1 <= result.tau[BUDGET].final <= 1
 
 
 def test_same_seed_same_trajectory(tiny_ptm_hub: Path) -> None:

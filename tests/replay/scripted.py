@@ -22,7 +22,8 @@ class Scripted(Method):
             self.probe(obs)
         return Proposal(*self.script.pop(0))
 
-    def predict_final(self, obs: Observation) -> np.ndarray | None:
+    def forecast(self, obs: Observation, epochs: np.ndarray) -> np.ndarray | None:
+        """`predictions` at every epoch (a constant curve per config)."""
         return self.predictions
 
     def settings(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -49,8 +50,14 @@ def test_tau_is_measured_when_the_budget_is_first_reached(hand_hub: Path) -> Non
         perfect = bench.final_val()
         result = replay(Scripted([(0, 2), (1, 3), (2, 1)], predictions=perfect), bench, budget=6, tau_budgets=(3, 5, 6, 50))
         no_surrogate = replay(Scripted([(0, 2), (1, 3)]), bench, budget=5, tau_budgets=(3,))
-    assert result.tau == {3: 1.0, 5: 1.0, 6: 1.0, 50: None}
-    assert [s.tau for s in result.steps] == [None, 1.0, 1.0]
+    first, last = result.tau[3], result.tau[6]
+    assert result.tau[5] is first and result.tau[50] is None  # budgets 3 and 5 are first reached at one step
+    assert [s.tau for s in result.steps] == [None, first, last]
+    # after 2 steps b = [2, 3, 0]; the script predicts the true final value at every epoch
+    assert (first.final, first.protocol) == (1.0, 1.0)
+    assert math.isnan(first.forecast)  # one config started but not finished: no pair to rank
+    assert first.next == -1.0  # next epochs 3 and 1 of configs 0 and 2: true 0.7 > 0.2, predicted 0.7 < 0.9
+    assert (last.final, last.forecast, last.protocol, last.next) == (1.0, 1.0, 1.0, -1.0)
     assert no_surrogate.tau == {3: None}
 
 

@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from fmsbench.metrics import Taus
 from fmsbench.replay.trajectory import RunMeta, StepRecord, Trajectory, TrajectoryError, trajectory_path
 
 
 def _trajectory() -> Trajectory:
     meta = RunMeta("dyhpo", "hubs/x.h5", "x", "abc", "main", 3, 10, [5, 10], {"n_initial": 20}, "0.1.0",
                    0.9, 0.4, 40, 10, "2025-01-01T00:00:00+00:00", 1.5)
+    taus = Taus(final=0.25, forecast=math.nan, protocol=0.5, next=0.1)
     steps = [StepRecord(1, 4, 1, 1, 1, 1.2, 0.5, 0.5, 0.49, 0.4, 0.8, 0.0),
-             StepRecord(2, 5, 1, 1, 2, 2.4, 0.6, 0.6, 0.59, 0.3, 0.6, 0.01, math.nan)]
-    return Trajectory(meta, steps, {5: 0.25, 10: None})
+             StepRecord(2, 5, 1, 1, 2, 2.4, 0.6, 0.6, 0.59, 0.3, 0.6, 0.01, taus)]
+    return Trajectory(meta, steps, {5: taus, 10: None})
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -24,10 +26,11 @@ def test_round_trip(tmp_path: Path) -> None:
     _trajectory().save(path)
     loaded = Trajectory.load(path)
     assert loaded.meta == _trajectory().meta
-    assert loaded.tau == {5: 0.25, 10: None}
-    assert loaded.steps[0] == _trajectory().steps[0]
-    assert loaded.steps[1].tau is None  # NaN tau (constant prediction) is stored as null
-    assert '"tau": null' in path.read_text() and "NaN" not in path.read_text()
+    assert loaded.tau_at(5) == 0.25 and loaded.tau_at(5, "protocol") == 0.5 and loaded.tau[10] is None
+    assert math.isnan(loaded.tau_at(5, "forecast")) and math.isnan(loaded.tau_at(10)) and math.isnan(loaded.tau_at(7))
+    assert loaded.steps[0] == _trajectory().steps[0] and loaded.steps[1].tau.next == 0.1
+    text = path.read_text()
+    assert '"forecast": null' in text and '"tau": null' in text and "NaN" not in text  # undefined taus are null
     assert loaded.column("cum_epochs") == [1, 2]
 
 
