@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fmsbench.atomic import write_text_atomic
 from fmsbench.errors import FmsbenchError
+from fmsbench.progress import LogLines
 
 app = typer.Typer(help="Checkpoint-aware HPO benchmark suite: build hubs, replay methods, report tau and regret.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -68,17 +69,23 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextlib.contextmanager
-def build_progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A bar per build phase (pretrain, finetune); yields the callback `build_hub` reports to."""
+def build_progress() -> Iterator[Callable[[Any], None]]:
+    """A bar per build phase (pretrain, finetune), or log lines when output is not a terminal; yields the callback
+    `build_hub` reports `BuildProgress` to."""
+    if not console.is_terminal:
+        log = LogLines(lambda line: console.print(line, highlight=False, soft_wrap=True))
+        yield lambda p: log.update(p.phase, p.done, p.total, "jobs",
+                                   f"{p.images / p.elapsed:,.0f} training images/s" if p.elapsed else "")
+        return
     columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
         bars: dict[str, Any] = {}
 
-        def on_progress(phase: str, done: int, total: int) -> None:
-            if phase not in bars:
-                bars[phase] = progress.add_task(phase, total=total)
-            progress.update(bars[phase], completed=done)
+        def on_progress(report: Any) -> None:
+            if report.phase not in bars:
+                bars[report.phase] = progress.add_task(report.phase, total=report.total)
+            progress.update(bars[report.phase], completed=report.done)
 
         yield on_progress
 
@@ -87,6 +94,16 @@ def build_progress() -> Iterator[Callable[[str, int, int], None]]:
 def run_progress(specs: list[Any]) -> Iterator[Callable[[str, int], None]]:
     """A bar per run (epochs spent of its budget; run_all fills the bars of finished runs at once); yields the
     progress callback."""
+    if not console.is_terminal:
+        log, spent = LogLines(lambda line: console.print(line, highlight=False, soft_wrap=True)), {}
+        total = sum(spec.budget for spec in specs)
+
+        def on_progress(label: str, done: int) -> None:
+            spent[label] = done
+            log.update("runs", sum(spent.values()), total, "epochs replayed")
+
+        yield on_progress
+        return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
                TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
@@ -105,6 +122,24 @@ def print_built(report: Any) -> None:
     )
 
 
+def print_estimate(recipe: Any, device: str, stack: int | None, workers: int | None) -> None:
+    from rich.table import Table
+
+    from fmsbench.build.estimate import estimate_build
+    from fmsbench.progress import duration
+
+    estimate = estimate_build(recipe, device, stack, workers)
+    table = Table("phase", "architecture", "batch", "jobs", "stack", "training images", "train img/s", "eval img/s",
+                  "time (one worker)", title=f"{recipe.name} on {estimate.device}: measured rates", title_justify="left")
+    for g in estimate.groups:
+        table.add_row(g.phase, g.arch_id, str(g.batch_size), str(g.jobs), str(g.stack), f"{g.train_images:,}",
+                      f"{g.train_rate:,.0f}", f"{g.eval_rate:,.0f}", duration(g.seconds))
+    console.print(table)
+    console.print(f"{estimate.jobs} jobs, {estimate.train_images:,} training images; projected wall time with "
+                  f"{estimate.workers} worker(s) on {estimate.device}: [bold]{duration(estimate.wall_seconds)}[/] "
+                  "(measured rates, jobs spread evenly; dataset preparation and files not included)", soft_wrap=True)
+
+
 @app.command("build-hub")
 @friendly_errors
 def build_hub_command(
@@ -119,6 +154,9 @@ def build_hub_command(
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance).")] = None,
     gpus_per_job: Annotated[float | None, typer.Option(help="Ray: GPUs per training job (default: the cluster's GPUs shared over its CPUs; 0: CPU).")] = None,
     retries: Annotated[int, typer.Option(help="Ray: retries of a failed job.")] = 2,
+    device: Annotated[str, typer.Option(help="auto (every visible GPU, else the CPU), cpu, cuda or cuda:N; the local pool runs one worker per GPU.")] = "auto",
+    stack: Annotated[int | None, typer.Option(help="Most fine-tuning configs trained at once (1: one at a time; default: 1 on a CPU, as many as fit on a GPU).")] = None,
+    estimate: Annotated[bool, typer.Option("--estimate", help="Only plan the build, time a few steps of each group on the device and print the projected wall time.")] = False,
 ) -> None:
     """Train the recipe's pretrained pool and fine-tuning grid and pack every curve and checkpoint into one HDF5 hub.
 
@@ -128,10 +166,13 @@ def build_hub_command(
     from fmsbench.build.recipe import choose_recipe
 
     spec = choose_recipe(recipe, recipe_option)
+    if estimate:
+        print_estimate(spec, device, stack, workers)
+        return
     with build_progress() as on_progress:
         report = build_hub(spec, out, data_root=data_root, download=download, workers=workers, executor=executor,
                            address=address, gpus_per_job=gpus_per_job, max_retries=retries,
-                           on_progress=on_progress, keep_shards=keep_shards)
+                           on_progress=on_progress, keep_shards=keep_shards, device=device, stack=stack)
     print_built(report)
 
 

@@ -1,8 +1,12 @@
-"""Build a hub: plan -> jobs on an executor -> one shard per job -> pack into one HDF5 file.
+"""Build a hub: plan -> jobs on an executor -> one shard per config -> pack into one HDF5 file.
 
-Interrupted builds resume: finished shards are found by their job key and skipped, so a killed build loses
-at most the jobs in flight. Shards are removed once the hub is written. Training jobs run on cuda exactly when
-the executor gives them GPUs (`--executor ray` on a cluster with GPUs); the local pool trains on the CPU.
+Interrupted builds resume: finished shards are found by their job key and skipped, so a killed build loses at
+most the jobs in flight, whatever the stack size of either run. Shards are removed once the hub is written.
+Every dataset is prepared once, in this process, and read back by the workers. Jobs train on the devices the
+executor gives them: the local pool runs one worker per GPU of `device` (default: every visible GPU, else the
+CPU cores); Ray gives a job GPUs when the cluster has them. Fine-tuning configs that can share a stack
+(`fmsbench.build.plan.stack_jobs`) train together on a GPU (`fmsbench.build.stacked`); on a CPU one at a time,
+which measured faster there (benchmarks/bench_build.py).
 """
 
 from __future__ import annotations
@@ -15,14 +19,29 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fmsbench.build.jobs import read_shard, run_job, shard_path
-from fmsbench.build.plan import Plan, make_plan
+from fmsbench.build.plan import Plan, make_plan, stack_jobs
 from fmsbench.build.recipe import Recipe
 from fmsbench.data import load_dataset
 from fmsbench.errors import FmsbenchError
 from fmsbench.executors import EXECUTORS
+from fmsbench.executors.base import Executor, resolve_devices
 from fmsbench.hub.store import HubMeta, ModelRecord, RunRecord, TaskRecord, stored_recipe, write_hub
 
-ProgressCallback = Callable[[str, int, int], None]
+CPU_STACK = 1  # on a CPU, vmapped convolutions (grouped convolutions) ran slower than one model at a time
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """Where a build stands: `done` of `total` jobs (configs) of `phase`, training images and seconds so far."""
+
+    phase: str
+    done: int
+    total: int
+    images: int
+    elapsed: float
+
+
+ProgressCallback = Callable[[BuildProgress], None]
 
 
 @dataclass
@@ -57,52 +76,77 @@ def build_hub(
     max_retries: int = 2,
     on_progress: ProgressCallback | None = None,
     keep_shards: bool = False,
+    device: str = "auto",
+    stack: int | None = None,
 ) -> BuildReport:
-    """Build (or finish building) the recipe's hub in `out_dir`; see fmsbench.executors for `executor`."""
+    """Build (or finish building) the recipe's hub in `out_dir`; see fmsbench.executors for `executor`.
+
+    device: "auto" (every visible GPU, else the CPU), "cpu", "cuda" or "cuda:N" (the local pool; Ray places jobs
+    itself). stack: most fine-tuning configs trained at once (1: one at a time; None: on a CPU 1, on a GPU as
+    many as fit in its free memory, measured in the worker).
+    """
     start = time.perf_counter()
     out = hub_path(recipe, Path(out_dir))
     plan = make_plan(recipe)
     jobs_total = len(plan.pretrain_jobs) + len(plan.finetune_jobs)
+    if stack is not None and stack < 1:
+        raise FmsbenchError(f"stack must be at least 1, got {stack}", parameters=("stack",))
     if _already_built(out, recipe):
         return BuildReport(out, 0, jobs_total, 0, 0.0, 0.0, time.perf_counter() - start)
+    devices = resolve_devices(device) if executor == "local" else ["cpu"]
     pool = EXECUTORS.get(executor)(workers=workers, address=address, gpus_per_job=gpus_per_job,
-                                   max_retries=max_retries)
-    _check_datasets(plan, data_root, download)
+                                   max_retries=max_retries, devices=devices)
     shard_dir = out.with_suffix(".shards").absolute()  # workers may not share this process's working directory
     shard_dir.mkdir(parents=True, exist_ok=True)
+    cache = shard_dir / "datasets"
+    _prepare_datasets(plan, data_root, download, cache)
     job_fn = functools.partial(run_job, shard_dir=shard_dir, data_root=data_root, weights_dtype=recipe.weights_dtype,
-                               device="cuda" if pool.gpus_per_job > 0 else "cpu")
-    run, images, seconds, eval_seconds = 0, 0, 0.0, 0.0
-    for phase, jobs in (("pretrain", plan.pretrain_jobs), ("finetune", plan.finetune_jobs)):
-        todo = [job for job in jobs if not shard_path(shard_dir, job.key).exists()]
-        done = len(jobs) - len(todo)
-        if on_progress:
-            on_progress(phase, done, len(jobs))
-        for outcome in pool.run(job_fn, todo):
-            if not shard_path(shard_dir, outcome.key).exists():
-                raise FmsbenchError(f"job {outcome.key} finished but its shard is not in {shard_dir}; "
-                                    "on a Ray cluster, out must be a folder that every node shares",
-                                    parameters=("out",))
-            done, run = done + 1, run + 1
-            images, seconds = images + outcome.images, seconds + outcome.train_seconds
-            eval_seconds += outcome.eval_seconds
-            if on_progress:
-                on_progress(phase, done, len(jobs))
+                               dataset_cache=cache)
+    on_gpu = devices != ["cpu"] or pool.gpus_per_job > 0
+    totals = [0, 0, 0.0, 0.0]  # jobs run, training images, training seconds, evaluation seconds
+    with pool:  # its workers serve both phases
+        for phase, jobs in (("pretrain", plan.pretrain_jobs), ("finetune", plan.finetune_jobs)):
+            todo = [job for job in jobs if not shard_path(shard_dir, job.key).exists()]
+            items = todo if phase == "pretrain" else stack_jobs(todo, stack if stack or on_gpu else CPU_STACK)
+            _run_phase(pool, job_fn, phase, items, len(jobs) - len(todo), len(jobs), shard_dir, totals, on_progress)
+    run, images, seconds, eval_seconds = totals
     pack(plan, shard_dir, out)
     if not keep_shards:
         shutil.rmtree(shard_dir)
     return BuildReport(out, run, jobs_total - run, images, seconds, eval_seconds, time.perf_counter() - start)
 
 
+def _run_phase(pool: Executor, job_fn: Callable, phase: str, items: list, done: int, total: int, shard_dir: Path,
+               totals: list, on_progress: ProgressCallback | None) -> None:
+    """Run one phase's jobs, adding to `totals` (jobs run, images, training and evaluation seconds)."""
+    start, images = time.perf_counter(), 0
+    if on_progress:
+        on_progress(BuildProgress(phase, done, total, 0, 0.0))
+    for outcomes in pool.run(job_fn, items):
+        for outcome in outcomes:
+            if not shard_path(shard_dir, outcome.key).exists():
+                raise FmsbenchError(f"job {outcome.key} finished but its shard is not in {shard_dir}; "
+                                    "on a Ray cluster, out must be a folder that every node shares",
+                                    parameters=("out",))
+            done, images = done + 1, images + outcome.images
+            totals[0] += 1
+            totals[1] += outcome.images
+            totals[2] += outcome.train_seconds
+            totals[3] += outcome.eval_seconds
+        if on_progress:
+            on_progress(BuildProgress(phase, done, total, images, time.perf_counter() - start))
+
+
 def _already_built(out: Path, recipe: Recipe) -> bool:
     return out.exists() and stored_recipe(out) == recipe.text
 
 
-def _check_datasets(plan: Plan, data_root: str | None, download: bool) -> None:
-    """Load (or download) every dataset once up front, so a missing one fails in a second, not after pretraining."""
+def _prepare_datasets(plan: Plan, data_root: str | None, download: bool, cache: Path) -> None:
+    """Prepare (or download) every dataset once, up front, into `cache`: a missing one fails in a second, not
+    after pretraining, and the workers read the prepared splits instead of each making their own."""
     specs = {job.dataset for job in plan.pretrain_jobs} | {job.dataset for job in plan.finetune_jobs}
     for spec in sorted(specs, key=repr):
-        load_dataset(spec, data_root, download)
+        load_dataset(spec, data_root, download, cache=cache)
 
 
 def pack(plan: Plan, shard_dir: Path, out: Path) -> None:

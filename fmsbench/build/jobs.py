@@ -1,8 +1,10 @@
-"""Run one build job in a worker and write its shard atomically; read shards back for packing.
+"""Run one build job (a pretraining run or a stack of fine-tuning runs) in a worker and write its shards
+atomically; read shards back for packing.
 
-A shard is an .npz file named by the job's key: curves, weights, the state_dict layout and a JSON info
-record. Pretraining shards keep the final weights in float32 (they seed fine-tuning); fine-tuning shards keep
-every epoch's weights in the recipe's weights_dtype.
+A shard is an .npz file named by a job's key: curves, weights, the state_dict layout and a JSON info record.
+Pretraining shards keep the final weights in float32 (they seed fine-tuning); fine-tuning shards keep every
+epoch's weights in the recipe's weights_dtype. A stack writes one shard per config, the same as training each
+config alone would (`fmsbench.build.stacked`), so shards never depend on how configs were stacked.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import numpy as np
 import torch
 
 from fmsbench.atomic import atomic_path
-from fmsbench.build.plan import FinetuneJob, PretrainJob
-from fmsbench.build.train import apply_init, train
+from fmsbench.build.plan import FinetuneStack, PoolModel, PretrainJob
+from fmsbench.build.stacked import stack_capacity, train_stack
+from fmsbench.build.train import TrainSettings, apply_init, train
 from fmsbench.build.zoo_file import load_zoo_model
-from fmsbench.data import load_dataset
+from fmsbench.data import DatasetSpec, Splits, load_dataset
+from fmsbench.executors.base import worker_device
 from fmsbench.hub.layout import Layout, flatten, layout_from_json, layout_of, layout_to_json, unflatten
 from fmsbench.models import build_model, head_prefix
 
@@ -54,31 +58,74 @@ def read_shard(path: Path) -> Shard:
         return Shard(data["curves"], data["weights"], layout_from_json(str(data["layout"])), json.loads(str(data["info"])))
 
 
-def run_job(job: PretrainJob | FinetuneJob, shard_dir: Path, data_root: str | None, weights_dtype: str,
-            device: str = "cpu") -> JobOutcome:
-    """Execute one job (in whatever process the executor chose) and write its shard.
+def run_job(job: PretrainJob | FinetuneStack, shard_dir: Path, data_root: str | None, weights_dtype: str,
+            dataset_cache: Path | None = None, device: str | None = None) -> list[JobOutcome]:
+    """Execute one job (in whatever process the executor chose) and write its shards; one outcome per shard.
 
-    The model is built and loaded on the CPU (the same initial weights everywhere), then trained on `device`.
+    Models are built and loaded on the CPU (the same initial weights everywhere), then trained on `device`
+    (default: the device the executor gave this worker).
     """
-    data = load_dataset(job.dataset, data_root)
-    pretraining = isinstance(job, PretrainJob)
-    settings = job.model.settings if pretraining else job.settings
-    torch.manual_seed(settings.seed)
-    model = build_model(job.model.arch, job.model.size, in_channels=job.dataset.channels,
-                        num_classes=data.num_classes, image_size=job.dataset.image_size, dropout=settings.dropout)
+    device = device or worker_device()
+    if isinstance(job, PretrainJob):
+        return [_pretrain(job, shard_dir, data_root, dataset_cache, device)]
+    return _finetune(job, shard_dir, data_root, weights_dtype, dataset_cache, device)
+
+
+def _pretrain(job: PretrainJob, shard_dir: Path, data_root: str | None, dataset_cache: Path | None,
+              device: str) -> JobOutcome:
+    data = load_dataset(job.dataset, data_root, cache=dataset_cache)
+    settings = job.model.settings
+    model = _fresh_model(job.model, job.dataset, data.num_classes, settings)
     extra: dict = {}
-    if pretraining and job.model.source is not None:  # an imported zoo model: load it, then only evaluate it
+    if job.model.source is not None:  # an imported zoo model: load it, then only evaluate it
         extra["origin"] = load_zoo_model(model, job.model.source.path, job.model.source.index)
-    elif pretraining:
-        apply_init(model, settings.init)
     else:
-        _load_backbone(model, read_shard(shard_path(shard_dir, job.pretrain_key)))
-    result = train(model, data, settings, record_weights=not pretraining, device=device)
-    weights = flatten(model.state_dict())[None] if pretraining else result.weights.astype(weights_dtype)
-    info = {"num_classes": data.num_classes, "n_train": len(data.train_x), "n_val": len(data.val_x),
-            "n_test": len(data.test_x), **extra}
-    write_shard(shard_path(shard_dir, job.key), Shard(result.curves, weights, layout_of(model.state_dict()), info))
+        apply_init(model, settings.init)
+    result = train(model, data, settings, record_weights=False, device=device)
+    state = model.state_dict()
+    shard = Shard(result.curves, flatten(state)[None], layout_of(state), {**_sizes(data), **extra})
+    write_shard(shard_path(shard_dir, job.key), shard)
     return JobOutcome(job.key, result.images, result.train_seconds, result.eval_seconds)
+
+
+def _finetune(stack: FinetuneStack, shard_dir: Path, data_root: str | None, weights_dtype: str,
+              dataset_cache: Path | None, device: str) -> list[JobOutcome]:
+    first = stack.jobs[0]
+    data = load_dataset(first.dataset, data_root, cache=dataset_cache)
+    keys = dict.fromkeys(job.pretrain_key for job in stack.jobs)
+    pretrained = {key: read_shard(shard_path(shard_dir, key)) for key in keys}
+    models = []
+    for job in stack.jobs:
+        models.append(_fresh_model(job.model, job.dataset, data.num_classes, job.settings))
+        _load_backbone(models[-1], pretrained[job.pretrain_key])
+    layout = layout_of(models[0].state_dict())
+    settings = [job.settings for job in stack.jobs]
+    limit = stack_capacity(models[0], data, settings[0], device)  # a GPU holds only so many at once
+    results = []
+    for begin in range(0, len(models), limit):
+        part, part_settings = models[begin : begin + limit], settings[begin : begin + limit]
+        if len(part) == 1:
+            results.append(train(part[0], data, part_settings[0], record_weights=True, device=device))
+        else:
+            results.extend(train_stack(part, data, part_settings, record_weights=True, device=device))
+    outcomes = []
+    for job, result in zip(stack.jobs, results, strict=True):
+        shard = Shard(result.curves, result.weights.astype(weights_dtype), layout, _sizes(data))
+        write_shard(shard_path(shard_dir, job.key), shard)
+        outcomes.append(JobOutcome(job.key, result.images, result.train_seconds, result.eval_seconds))
+    return outcomes
+
+
+def _fresh_model(model: PoolModel, dataset: DatasetSpec, num_classes: int, settings: TrainSettings) -> torch.nn.Module:
+    """The model of a job, initialised from the job's own seed (a new head's weights too)."""
+    torch.manual_seed(settings.seed)
+    return build_model(model.arch, model.size, in_channels=dataset.channels, num_classes=num_classes,
+                       image_size=dataset.image_size, dropout=settings.dropout)
+
+
+def _sizes(data: Splits) -> dict[str, int]:
+    return {"num_classes": data.num_classes, "n_train": len(data.train_x), "n_val": len(data.val_x),
+            "n_test": len(data.test_x)}
 
 
 def _load_backbone(model: torch.nn.Module, pretrained: Shard) -> None:

@@ -62,6 +62,30 @@ class FinetuneJob:
         return f"finetune-{self.task}-{self.config:05d}-{_digest(self)}"
 
 
+@dataclass(frozen=True)
+class FinetuneStack:
+    """Fine-tuning jobs that train at once (`fmsbench.build.stacked`): one task and dataset, one architecture
+    (pretrained models may differ), one batch size, number of epochs and optimiser. A stack of one is trained
+    alone, as a plain module. Shard keys stay per job, so a rerun with another stack size reuses every shard."""
+
+    jobs: tuple[FinetuneJob, ...]
+
+    @property
+    def key(self) -> str:
+        return self.jobs[0].key if len(self.jobs) == 1 else f"stack{len(self.jobs)}-{self.jobs[0].key}"
+
+
+def stack_jobs(jobs: list[FinetuneJob], size: int | None) -> list[FinetuneStack]:
+    """`jobs` grouped into stacks of at most `size` (None: each group whole), in plan order within each group."""
+    groups: dict[tuple, list[FinetuneJob]] = {}
+    for job in jobs:
+        s = job.settings
+        key = (job.task, job.dataset, job.model.arch, job.model.size, s.batch_size, s.epochs, s.optimizer)
+        groups.setdefault(key, []).append(job)
+    return [FinetuneStack(tuple(group[i : i + (size or len(group))]))
+            for group in groups.values() for i in range(0, len(group), size or len(group))]
+
+
 @dataclass
 class Plan:
     recipe: Recipe

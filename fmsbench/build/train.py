@@ -8,6 +8,8 @@ steps only, what an HPO method would pay for that epoch.
 The device is the caller's explicit choice ("cpu" unless an executor gave the job a GPU). Data stay on the CPU
 and move one batch at a time, and the batch order comes from a CPU generator, so a CPU run is the same
 computation on any executor; a cuda run follows the same batches but is not bit-identical to a CPU run.
+Dropout masks come from each config's own generator (`fmsbench.build.dropout`). `fmsbench.build.stacked` trains
+many fine-tuning configs at once and gives the same curves and weights.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fmsbench.build.dropout import MaskSource, use_mask_dropout
 from fmsbench.data import Splits, to_float
 from fmsbench.hub.layout import flatten
 from fmsbench.hub.store import METRICS
@@ -98,11 +101,13 @@ def train(model: nn.Module, data: Splits, settings: TrainSettings, record_weight
     from settings.seed."""
     model.to(device)
     generator = torch.Generator().manual_seed(settings.seed)
+    dropout = use_mask_dropout(model)
+    masks = MaskSource(settings.seed, settings.dropout, model.head.in_features)
     optimizer = make_optimizer(model, settings)
     curves = np.zeros((settings.epochs + 1, len(METRICS)), dtype=np.float32)
     weights = [flatten(model.state_dict())] if record_weights else []
     start = time.perf_counter()
-    curves[0] = (*evaluate(model, data.train_x, data.train_y, device), *_held_out(model, data, device), 0.0)
+    curves[0] = (*evaluate(model, data.train_x, data.train_y, device), *held_out(model, data, device), 0.0)
     n_train, images, total_seconds, eval_seconds = len(data.train_x), 0, 0.0, time.perf_counter() - start
     for epoch in range(1, settings.epochs + 1):
         model.train()
@@ -112,6 +117,7 @@ def train(model: nn.Module, data: Splits, settings: TrainSettings, record_weight
         for first in range(0, n_train, settings.batch_size):
             batch = order[first : first + settings.batch_size]
             target = data.train_y[batch].to(device)
+            dropout.mask = masks.next(len(batch)).to(device)
             logits = model(to_float(data.train_x[batch].to(device)))
             loss = F.cross_entropy(logits, target)
             optimizer.zero_grad(set_to_none=True)
@@ -124,12 +130,12 @@ def train(model: nn.Module, data: Splits, settings: TrainSettings, record_weight
         images += n_train
         total_seconds += seconds
         start = time.perf_counter()
-        curves[epoch] = (train_loss, train_acc, *_held_out(model, data, device), seconds)
+        curves[epoch] = (train_loss, train_acc, *held_out(model, data, device), seconds)
         eval_seconds += time.perf_counter() - start
         if record_weights:
             weights.append(flatten(model.state_dict()))
     return TrainResult(curves, np.stack(weights) if record_weights else None, images, total_seconds, eval_seconds)
 
 
-def _held_out(model: nn.Module, data: Splits, device: torch.device | str) -> tuple[float, float, float, float]:
+def held_out(model: nn.Module, data: Splits, device: torch.device | str) -> tuple[float, float, float, float]:
     return (*evaluate(model, data.val_x, data.val_y, device), *evaluate(model, data.test_x, data.test_y, device))

@@ -22,6 +22,8 @@ from fmsbench.registry import Registry
 
 DEFAULT_DATA_ROOT = Path("~/.cache/fmsbench/data")
 _RESIZE_CHUNK = 4096
+GENERATED_TRAIN = 5000  # a generated set's training pool when a spec gives no n_train (validation comes on top)
+GENERATED_TEST = 1000
 _LUMINANCE = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 
@@ -50,7 +52,18 @@ class Splits:
 
 
 Loader = Callable[[DatasetSpec, Path, bool], RawData]
-DATASETS: Registry[Loader] = Registry("dataset")
+DATASETS: Registry[Loader] = Registry("dataset")  # metadata: classes; pools = (train pool, test pool) when fixed
+
+
+def split_sizes(spec: DatasetSpec) -> tuple[int, int, int, int]:
+    """(n_train, n_val, n_test, classes) that `spec` yields, known without loading it (registry metadata): what
+    a build is planned and estimated with."""
+    meta = DATASETS.meta(spec.name)
+    if "pools" not in meta:  # generated: drawn at the sizes asked for
+        return spec.n_train or GENERATED_TRAIN, spec.n_val, spec.n_test or GENERATED_TEST, meta["classes"]
+    train_pool, test_pool = meta["pools"]
+    n_train = train_pool - spec.n_val if spec.n_train is None else min(spec.n_train, train_pool - spec.n_val)
+    return n_train, spec.n_val, test_pool if spec.n_test is None else min(spec.n_test, test_pool), meta["classes"]
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
 
 from fmsbench.data.base import DATASETS, RawData
 from fmsbench.data.spec import DatasetSpec
@@ -18,8 +17,10 @@ from fmsbench.data.spec import DatasetSpec
 TEST_FRACTION = 0.2
 
 
-@DATASETS.register("digits")
+@DATASETS.register("digits", pools=(1438, 359), classes=10)
 def digits(spec: DatasetSpec, root: Path, download: bool) -> RawData:
+    from sklearn.datasets import load_digits  # here: scikit-learn's import costs every build worker seconds
+
     bunch = load_digits()
     images = torch.from_numpy(np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8))[:, None]
     labels = torch.from_numpy(bunch.target.astype(np.int64))

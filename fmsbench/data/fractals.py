@@ -111,6 +111,6 @@ def render(rng: np.random.Generator, count: int, image_size: int) -> tuple[np.nd
     return images, labels
 
 
-@DATASETS.register("fractals")
+@DATASETS.register("fractals", classes=NUM_CLASSES)
 def fractals(spec: DatasetSpec, root: Path, download: bool) -> RawData:
     return generated_raw(spec, render, NUM_CLASSES)

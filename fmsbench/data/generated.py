@@ -1,7 +1,7 @@
 """Shared helpers of the procedurally generated datasets (fractals, house-digits, shapes).
 
 A generated set has no fixed size: the loader draws a training pool of n_train + n_val images (n_train
-defaulting to `DEFAULT_TRAIN`) and a test pool of n_test (default `DEFAULT_TEST`), each from its own
+defaulting to `GENERATED_TRAIN`) and a test pool of n_test (default `GENERATED_TEST`), each from its own
 generator seeded by (spec.seed, pool), while what defines a class never depends on the seed. Images are
 drawn at `SUPERSAMPLE` times the target size and averaged down, which antialiases them.
 """
@@ -14,11 +14,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from fmsbench.data.base import RawData
+from fmsbench.data.base import GENERATED_TEST, GENERATED_TRAIN, RawData
 from fmsbench.data.spec import DatasetSpec
 
-DEFAULT_TRAIN = 5000
-DEFAULT_TEST = 1000
 SUPERSAMPLE = 2
 
 # (rng, count, image_size) -> images uint8 [count, 3, size, size], labels int64 [count]
@@ -27,7 +25,7 @@ Generator = Callable[[np.random.Generator, int, int], tuple[np.ndarray, np.ndarr
 
 def generated_raw(spec: DatasetSpec, generate: Generator, num_classes: int) -> RawData:
     """Draw the training pool and the test pool of a generated dataset for `spec`."""
-    sizes = {"train": (spec.n_train or DEFAULT_TRAIN) + spec.n_val, "test": spec.n_test or DEFAULT_TEST}
+    sizes = {"train": (spec.n_train or GENERATED_TRAIN) + spec.n_val, "test": spec.n_test or GENERATED_TEST}
     pools = {}
     for pool, count in sizes.items():
         rng = np.random.default_rng([spec.seed, zlib.crc32(f"{spec.name}/{pool}".encode())])

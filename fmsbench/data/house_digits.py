@@ -48,6 +48,6 @@ def render(rng: np.random.Generator, count: int, image_size: int) -> tuple[np.nd
     return images, labels
 
 
-@DATASETS.register("house-digits")
+@DATASETS.register("house-digits", classes=NUM_CLASSES)
 def house_digits(spec: DatasetSpec, root: Path, download: bool) -> RawData:
     return generated_raw(spec, render, NUM_CLASSES)

@@ -47,7 +47,7 @@ def _open(make, name: str, where: Path, expected: str, offline: str):
         raise
 
 
-@DATASETS.register("mnist")
+@DATASETS.register("mnist", pools=(60_000, 10_000), classes=10)
 def mnist(spec: DatasetSpec, root: Path, download: bool) -> RawData:
     where = root / "mnist"
     expected = "MNIST/raw/train-images-idx3-ubyte and the other three idx files"
@@ -56,7 +56,7 @@ def mnist(spec: DatasetSpec, root: Path, download: bool) -> RawData:
     return RawData(train.data[:, None], train.targets, test.data[:, None], test.targets, 10)
 
 
-@DATASETS.register("cifar10")
+@DATASETS.register("cifar10", pools=(50_000, 10_000), classes=10)
 def cifar10(spec: DatasetSpec, root: Path, download: bool) -> RawData:
     where = root / "cifar10"
     cls = datasets.CIFAR10 if spec.verify else _UnverifiedCIFAR10
@@ -70,7 +70,7 @@ def cifar10(spec: DatasetSpec, root: Path, download: bool) -> RawData:
     return RawData(images(train.data), torch.tensor(train.targets), images(test.data), torch.tensor(test.targets), 10)
 
 
-@DATASETS.register("svhn")
+@DATASETS.register("svhn", pools=(73_257, 26_032), classes=10)
 def svhn(spec: DatasetSpec, root: Path, download: bool) -> RawData:
     where = root / "svhn"
     cls = datasets.SVHN if spec.verify else _UnverifiedSVHN
@@ -81,7 +81,7 @@ def svhn(spec: DatasetSpec, root: Path, download: bool) -> RawData:
                    torch.from_numpy(test.labels), 10)
 
 
-@DATASETS.register("imagenet")
+@DATASETS.register("imagenet", pools=(1_281_167, 50_000), classes=1000)  # ILSVRC-2012, any resolution
 def imagenet(spec: DatasetSpec, root: Path, download: bool) -> RawData:
     """ImageFolder tree; class ids come from the train folder's sorted class names, shared by val."""
     where = root / "imagenet"

@@ -95,6 +95,6 @@ def render(rng: np.random.Generator, count: int, image_size: int) -> tuple[np.nd
     return images, labels
 
 
-@DATASETS.register("shapes")
+@DATASETS.register("shapes", classes=NUM_CLASSES)
 def shapes(spec: DatasetSpec, root: Path, download: bool) -> RawData:
     return generated_raw(spec, render, NUM_CLASSES)

@@ -14,6 +14,8 @@ from typing import Any, Protocol, TypeVar
 
 import torch
 
+from fmsbench.errors import FmsbenchError
+
 J = TypeVar("J")
 R = TypeVar("R")
 Report = Callable[[Any], None]
@@ -21,9 +23,47 @@ POLL_SECONDS = 0.2  # how often reports are forwarded while jobs run
 
 
 class Executor(Protocol):
+    """Runs jobs; a context manager that releases its workers (or connection) on exit, so that the several
+    `run`s of one build or sweep share them."""
+
     gpus_per_job: float  # GPUs each job is given; training jobs run on cuda when > 0
 
     def run(self, fn: Callable[..., R], jobs: Sequence[J], on_report: Report | None = None) -> Iterator[R]: ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+_DEVICE = {"this process": "cpu"}  # the device an executor gave this worker process
+
+
+def assign_device(device: str) -> None:
+    """Give this process a device (a local pool worker its GPU, a Ray task "cuda" when it was given GPUs)."""
+    _DEVICE["this process"] = device
+
+
+def worker_device() -> str:
+    """The device this process's jobs train on: "cpu" unless an executor assigned one."""
+    return _DEVICE["this process"]
+
+
+def resolve_devices(device: str) -> list[str]:
+    """The devices `device` names: "auto" (every visible GPU, else the CPU), "cpu", "cuda" (every GPU) or
+    "cuda:N" (GPU N only)."""
+    count = torch.cuda.device_count()
+    if device == "auto":
+        return [f"cuda:{i}" for i in range(count)] or ["cpu"]
+    if device == "cpu":
+        return ["cpu"]
+    if device == "cuda" and count:
+        return [f"cuda:{i}" for i in range(count)]
+    index = device.removeprefix("cuda:")
+    if device.startswith("cuda:") and index.isdigit() and int(index) < count:
+        return [device]
+    visible = f"GPUs cuda:0..cuda:{count - 1}" if count else "no GPU"
+    raise FmsbenchError(f"device must be auto, cpu, cuda or cuda:N; '{device}' is not available here ({visible})",
+                        parameters=("device",))
 
 
 def single_thread() -> None:

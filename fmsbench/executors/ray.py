@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import ray
 from ray.util.queue import Queue
 
-from fmsbench.executors.base import POLL_SECONDS, Report, single_thread
+from fmsbench.executors.base import POLL_SECONDS, Report, assign_device, single_thread
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -62,8 +62,16 @@ class RayExecutor:
                 queue.shutdown()
 
 
+    def __enter__(self) -> RayExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Nothing to release: tasks end with their runs, and ray.init's exit hook stops a local instance."""
+
+
 def _call(fn: Callable[..., R], job: J, *report: Report) -> R:
     single_thread()
+    assign_device("cuda" if ray.get_gpu_ids() else "cpu")  # Ray makes the task's GPUs the visible ones
     return fn(job, *report)
 
 

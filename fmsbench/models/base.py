@@ -1,6 +1,7 @@
-"""The architecture registry: `@MODELS.register("cnn")` puts a factory `(size, *, in_channels, num_classes,
-image_size, dropout) -> nn.Module` under its CLI name. Every model ends in a Linear classifier named `head`
-(what fine-tuning replaces when the class count changes) with dropout before it.
+"""The architecture registry: `@MODELS.register("cnn", sizes=...)` puts a factory `(size, *, in_channels,
+num_classes, image_size, dropout) -> nn.Module` under its CLI name. Every model ends in a Linear classifier named
+`head` (what fine-tuning replaces when the class count changes) with an `nn.Dropout(dropout)` named `head_drop`
+right before it: the config's dropout, which the build's trainers drive with per-config seeded masks.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fmsbench.errors import UnknownNameError
 from fmsbench.registry import Registry
 
 HEAD = "head"
+HEAD_DROPOUT = "head_drop"
 
 
 class ModelFactory(Protocol):
@@ -44,6 +46,14 @@ def head_prefix(model: nn.Module) -> str:
     if not isinstance(getattr(model, HEAD, None), nn.Linear):
         raise TypeError(f"{type(model).__name__} has no Linear classifier named '{HEAD}'")
     return HEAD
+
+
+def head_dropout(model: nn.Module) -> nn.Dropout:
+    """The config's dropout module, right before the head."""
+    module = getattr(model, HEAD_DROPOUT, None)
+    if not isinstance(module, nn.Dropout):
+        raise TypeError(f"{type(model).__name__} has no nn.Dropout named '{HEAD_DROPOUT}' before its head")
+    return module
 
 
 def sizes_of(arch: str) -> tuple[str, ...]:

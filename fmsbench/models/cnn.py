@@ -20,11 +20,11 @@ class PlainCNN(nn.Module):
                        nn.MaxPool2d(2, ceil_mode=True)]
             width = out
         self.features = nn.Sequential(*stages, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.dropout = nn.Dropout(dropout)
+        self.head_drop = nn.Dropout(dropout)
         self.head = nn.Linear(width, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.dropout(self.features(x)))
+        return self.head(self.head_drop(self.features(x)))
 
 
 @MODELS.register("cnn", sizes=tuple(SIZES))

@@ -23,13 +23,13 @@ class DeepSets(nn.Module):
         self.pos_embed = nn.Parameter(torch.randn(1, image_size * image_size, hidden) * 0.02)
         self.phi = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.rho = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU())
-        self.dropout = nn.Dropout(dropout)
+        self.head_drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         pixels = x.flatten(2).transpose(1, 2)  # [B, H*W, C]: a set of pixels
         elements = self.phi(self.embed(pixels) + self.pos_embed)
-        return self.head(self.dropout(self.rho(elements.mean(1))))
+        return self.head(self.head_drop(self.rho(elements.mean(1))))
 
 
 @MODELS.register("deepsets", sizes=tuple(SIZES))

@@ -34,11 +34,11 @@ class SmallResNet(nn.Module):
             width = out
         self.stages = nn.Sequential(*stages)
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.dropout = nn.Dropout(dropout)
+        self.head_drop = nn.Dropout(dropout)
         self.head = nn.Linear(width, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.dropout(self.pool(self.stages(self.stem(x)))))
+        return self.head(self.head_drop(self.pool(self.stages(self.stem(x)))))
 
 
 @MODELS.register("resnet", sizes=tuple(SIZES))

@@ -21,11 +21,11 @@ class SimpleCNN(nn.Module):
             layers += [nn.Conv2d(width, channels, 3, stride=2, padding=1), nn.ReLU()]
             width = channels
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.dropout = nn.Dropout(dropout)
+        self.head_drop = nn.Dropout(dropout)
         self.head = nn.Linear(channels, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.dropout(self.features(x)))
+        return self.head(self.head_drop(self.features(x)))
 
 
 @MODELS.register("simple-cnn", sizes=tuple(SIZES))

@@ -267,8 +267,9 @@ def run_all(specs: Sequence[RunSpec], jobs: int = 1, on_progress: ProgressCallba
         else:
             fn = functools.partial(_execute_reporting, benchmarks=benchmarks)
             report = lambda message: on_progress(*message)  # noqa: E731
-        for _ in pool.run(fn, pending, report):
-            pass  # each run has written its own trajectory
+        with pool:
+            for _ in pool.run(fn, pending, report):
+                pass  # each run has written its own trajectory
     finally:
         if benchmarks is not None:
             benchmarks.close()
