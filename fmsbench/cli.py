@@ -120,6 +120,10 @@ def print_built(report: Any) -> None:
         f"[green]built {report.path}[/] ({report.size_bytes / 2**20:.1f} MiB): {report.jobs_run} jobs run, "
         f"{report.jobs_skipped} reused, {report.wall_seconds:.0f} s wall, {rate:,.0f} training images/s per worker"
     )
+    if report.weak_models:
+        console.print(f"[yellow]warning:[/] {len(report.weak_models)} pretrained model(s) end pretraining at no more "
+                      f"than twice chance, so their configs fine-tune a barely trained network: "
+                      f"{', '.join(report.weak_models)}", soft_wrap=True)
 
 
 def print_estimate(recipe: Any, device: str, stack: int | None, workers: int | None) -> None:

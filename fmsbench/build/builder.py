@@ -15,17 +15,17 @@ import functools
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fmsbench.build.jobs import read_shard, run_job, shard_path
+from fmsbench.build.jobs import pretrained_weights, read_shard, run_job, shard_path
 from fmsbench.build.plan import Plan, make_plan, stack_jobs
 from fmsbench.build.recipe import Recipe
 from fmsbench.data import load_dataset
 from fmsbench.errors import FmsbenchError
 from fmsbench.executors import EXECUTORS
 from fmsbench.executors.base import Executor, resolve_devices
-from fmsbench.hub.store import HubMeta, ModelRecord, RunRecord, TaskRecord, stored_recipe, write_hub
+from fmsbench.hub.store import METRICS, HubMeta, ModelRecord, RunRecord, TaskRecord, stored_recipe, write_hub
 
 CPU_STACK = 1  # on a CPU, vmapped convolutions (grouped convolutions) ran slower than one model at a time
 
@@ -53,6 +53,7 @@ class BuildReport:
     train_seconds: float  # training steps, summed over jobs
     eval_seconds: float  # epoch-0 and held-out evaluations, summed over jobs
     wall_seconds: float
+    weak_models: list[str] = field(default_factory=list)  # pool models not above twice chance (see `pack`)
 
     @property
     def size_bytes(self) -> int:
@@ -110,10 +111,10 @@ def build_hub(
             items = todo if phase == "pretrain" else stack_jobs(todo, stack if stack or on_gpu else CPU_STACK)
             _run_phase(pool, job_fn, phase, items, len(jobs) - len(todo), len(jobs), shard_dir, totals, on_progress)
     run, images, seconds, eval_seconds = totals
-    pack(plan, shard_dir, out)
+    weak = pack(plan, shard_dir, out)
     if not keep_shards:
         shutil.rmtree(shard_dir)
-    return BuildReport(out, run, jobs_total - run, images, seconds, eval_seconds, time.perf_counter() - start)
+    return BuildReport(out, run, jobs_total - run, images, seconds, eval_seconds, time.perf_counter() - start, weak)
 
 
 def _run_phase(pool: Executor, job_fn: Callable, phase: str, items: list, done: int, total: int, shard_dir: Path,
@@ -149,19 +150,26 @@ def _prepare_datasets(plan: Plan, data_root: str | None, download: bool, cache: 
         load_dataset(spec, data_root, download, cache=cache)
 
 
-def pack(plan: Plan, shard_dir: Path, out: Path) -> None:
-    """Gather all shards into one hub file (written atomically)."""
+WEAK_FACTOR = 2.0  # a pretrained model whose validation accuracy is not above this times chance is flagged
+
+
+def pack(plan: Plan, shard_dir: Path, out: Path) -> list[str]:
+    """Gather all shards into one hub file (written atomically); return the pool models whose pretraining
+    validation accuracy is not above twice chance (a "pretrained" model that learnt nothing)."""
     recipe = plan.recipe
-    models = []
-    for job in plan.pretrain_jobs:
+    models, weak = [], []
+    for model in plan.models:
+        job = plan.job_of(model)
         shard = read_shard(shard_path(shard_dir, job.key))
-        model = job.model
+        curves = shard.curves if model.epoch < 0 else shard.curves[: model.epoch + 1]
         models.append(ModelRecord(
             model.model_id, model.arch, model.size, model.seed, job.dataset.channels, job.dataset.image_size,
-            shard.info["num_classes"], shard.layout, shard.weights[0], shard.curves,
+            shard.info["num_classes"], shard.layout, pretrained_weights(shard, model), curves,
             info={**({"origin": shard.info["origin"]} if model.source else {"pretrain": asdict(model.settings)}),
-                  "dataset": asdict(job.dataset)},
+                  "dataset": asdict(job.dataset), **({"epoch": model.epoch} if model.epoch >= 0 else {})},
         ))
+        if curves[-1, METRICS.index("val_acc")] <= WEAK_FACTOR / shard.info["num_classes"]:
+            weak.append(model.model_id)
     tasks = []
     for task in recipe.tasks:
         first = next(job for job in plan.finetune_jobs if job.task == task.name)
@@ -175,3 +183,4 @@ def pack(plan: Plan, shard_dir: Path, out: Path) -> None:
     )
     meta = HubMeta(recipe.name, recipe.text, recipe.kind, plan.search_space, recipe.weights_dtype)
     write_hub(out, meta, models, plan.configs, tasks, runs)
+    return weak

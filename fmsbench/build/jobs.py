@@ -81,9 +81,10 @@ def _pretrain(job: PretrainJob, shard_dir: Path, data_root: str | None, dataset_
         extra["origin"] = load_zoo_model(model, job.model.source.path, job.model.source.index)
     else:
         apply_init(model, settings.init)
-    result = train(model, data, settings, record_weights=False, device=device)
+    result = train(model, data, settings, record_weights=bool(job.keep), device=device)
     state = model.state_dict()
-    shard = Shard(result.curves, flatten(state)[None], layout_of(state), {**_sizes(data), **extra})
+    weights = result.weights[list(job.keep)] if job.keep else flatten(state)[None]  # float32: they seed fine-tuning
+    shard = Shard(result.curves, weights, layout_of(state), {**_sizes(data), **extra, "kept": list(job.kept)})
     write_shard(shard_path(shard_dir, job.key), shard)
     return JobOutcome(job.key, result.images, result.train_seconds, result.eval_seconds)
 
@@ -97,7 +98,8 @@ def _finetune(stack: FinetuneStack, shard_dir: Path, data_root: str | None, weig
     models = []
     for job in stack.jobs:
         models.append(_fresh_model(job.model, job.dataset, data.num_classes, job.settings))
-        _load_backbone(models[-1], pretrained[job.pretrain_key])
+        run = pretrained[job.pretrain_key]
+        _load_backbone(models[-1], pretrained_weights(run, job.model), run.layout)
     layout = layout_of(models[0].state_dict())
     settings = [job.settings for job in stack.jobs]
     limit = stack_capacity(models[0], data, settings[0], device)  # a GPU holds only so many at once
@@ -128,9 +130,14 @@ def _sizes(data: Splits) -> dict[str, int]:
             "n_test": len(data.test_x)}
 
 
-def _load_backbone(model: torch.nn.Module, pretrained: Shard) -> None:
-    """Load the pretrained model's final weights; its head is kept only if the class count matches."""
-    state = unflatten(pretrained.weights[-1], pretrained.layout)
+def pretrained_weights(shard: Shard, model: PoolModel) -> np.ndarray:
+    """A pool model's weights in its run's shard: the row of its epoch (the last row: the run's end)."""
+    return shard.weights[-1] if model.epoch < 0 else shard.weights[shard.info["kept"].index(model.epoch)]
+
+
+def _load_backbone(model: torch.nn.Module, weights: np.ndarray, layout: Layout) -> None:
+    """Load pretrained weights; their head is kept only if the class count matches."""
+    state = unflatten(weights, layout)
     own = model.state_dict()
     prefix = head_prefix(model) + "."
     if any(own[name].shape != tensor.shape for name, tensor in state.items() if name in own):

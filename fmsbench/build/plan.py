@@ -6,6 +6,7 @@ result, so a shard on disk is reused only for exactly the same job.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 
@@ -30,22 +31,33 @@ class ZooSource:
 
 @dataclass(frozen=True)
 class PoolModel:
+    """A pretrained model of the pool: the weights of run `run` (a pretraining job) after `epoch` epochs."""
+
     model_id: str
     arch: str
     size: str
     seed: int
     settings: TrainSettings
     source: ZooSource | None = None  # set: the job loads this model instead of training one
+    epoch: int = -1  # the pretraining epoch its weights are from (-1: the run's last)
+    run: str = ""  # its pretraining run's id ("": its own model_id)
 
 
 @dataclass(frozen=True)
 class PretrainJob:
-    model: PoolModel
+    """One pretraining (or zoo) run; its shard keeps the weights at every epoch a pool model is taken at."""
+
+    model: PoolModel  # the run (epoch = the last)
     dataset: DatasetSpec
+    keep: tuple[int, ...] = ()  # epochs whose weights the shard keeps (default: the last)
 
     @property
     def key(self) -> str:
         return f"pretrain-{self.model.model_id}-{_digest(self)}"
+
+    @property
+    def kept(self) -> tuple[int, ...]:
+        return self.keep or (self.model.settings.epochs,)
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,10 @@ class Plan:
     pretrain_jobs: list[PretrainJob]
     finetune_jobs: list[FinetuneJob]
 
+    def job_of(self, model: PoolModel) -> PretrainJob:
+        """The pretraining run a pool model is taken from."""
+        return next(job for job in self.pretrain_jobs if job.model.model_id == (model.run or model.model_id))
+
     @property
     def search_space(self) -> dict[str, list]:
         grid = self.recipe.grid
@@ -112,18 +128,25 @@ def _digest(job: object) -> str:
 
 
 def make_plan(recipe: Recipe) -> Plan:
-    models = _pool(recipe)
-    _check_training_choices(models)
+    runs = _pool(recipe)
+    _check_training_choices(runs)
+    section = recipe.pretrain or recipe.zoo
+    assert section is not None
+    keep = tuple(sorted(set(section.checkpoints)))
+    if any(not 1 <= epoch <= run.settings.epochs for epoch in keep for run in runs):
+        raise RecipeError(f"checkpoints must be epochs of the pretraining runs (1..{runs[0].settings.epochs}), "
+                          f"got {list(section.checkpoints)}")
+    source_spec = section.dataset.at(recipe.image_size, recipe.channels)
+    pretrain_jobs = [PretrainJob(run, source_spec, keep) for run in runs]
+    models = [model for job in pretrain_jobs for model in _checkpoint_models(job)]
+    run_keys = {job.model.model_id: job.key for job in pretrain_jobs}
     configs = _sample_configs(recipe, len(models))
-    source = recipe.pretrain.dataset if recipe.pretrain else recipe.zoo.dataset  # type: ignore[union-attr]
-    source_spec = source.at(recipe.image_size, recipe.channels)
-    pretrain_jobs = [PretrainJob(model, source_spec) for model in models]
     finetune_jobs = [
         FinetuneJob(
             task=task.name,
             config=index,
             model=models[int(row.model)],
-            pretrain_key=pretrain_jobs[int(row.model)].key,
+            pretrain_key=run_keys[models[int(row.model)].run or models[int(row.model)].model_id],
             dataset=task.dataset.at(recipe.image_size, recipe.channels),
             settings=TrainSettings(
                 epochs=recipe.epochs,
@@ -142,6 +165,14 @@ def make_plan(recipe: Recipe) -> Plan:
     return Plan(recipe, models, configs, pretrain_jobs, finetune_jobs)
 
 
+def _checkpoint_models(job: PretrainJob) -> list[PoolModel]:
+    """The pool models of one run: the run itself, or one per kept epoch (`<run id>-e<epoch>`)."""
+    if not job.keep:
+        return [job.model]
+    return [dataclasses.replace(job.model, model_id=f"{job.model.model_id}-e{epoch:03d}", epoch=epoch,
+                                run=job.model.model_id) for epoch in job.keep]
+
+
 def _check_training_choices(models: list[PoolModel]) -> None:
     for model in models:
         if model.settings.optimizer not in OPTIMIZERS:
@@ -156,7 +187,8 @@ def _pool(recipe: Recipe) -> list[PoolModel]:
         return [
             PoolModel(
                 f"{group.arch}-{size}-seed{seed}", group.arch, size, seed,
-                TrainSettings(pre.epochs, pre.batch_size, pre.optimizer, pre.lr, pre.momentum, pre.weight_decay, 0.0, seed),
+                TrainSettings(pre.epochs, pre.batch_size, pre.optimizer, group.lr or pre.lr, pre.momentum,
+                              pre.weight_decay, 0.0, seed),
             )
             for group in pre.models
             for size in group.sizes

@@ -20,14 +20,21 @@ KINDS = ("ptm", "simple-cnn")
 
 @dataclass(frozen=True)
 class ArchitectureGroup:
+    """Pretraining runs of one architecture: one per (size, seed); `lr` overrides the section's learning rate
+    (small ViTs need a lower one than CNNs)."""
+
     arch: str
     sizes: tuple[str, ...]
     seeds: tuple[int, ...] = (0,)
+    lr: float | None = None
 
 
 @dataclass(frozen=True)
 class PretrainSection:
-    """PTM pool: every (arch, size, seed) is pretrained with the same settings on one dataset."""
+    """PTM pool: every (arch, size, seed) is pretrained on one dataset with these settings (`lr` per group).
+
+    checkpoints: pretraining epochs whose weights become pool models (default: the last epoch only); several
+    give each run models of graded quality, e.g. [12, 16, 20]."""
 
     dataset: DatasetSpec
     models: tuple[ArchitectureGroup, ...]
@@ -37,6 +44,7 @@ class PretrainSection:
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    checkpoints: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,9 @@ class ZooSection:
     hyperparameters drawn (seeded) from these lists.
 
     `source` names an imported zoo file (`fmsbench zoo import`, path relative to the working directory): the pool
-    is then its first n_models models, only evaluated on `dataset`, and the training keys here are unused."""
+    is then its first n_models models, only evaluated on `dataset`, and the training keys here are unused.
+    checkpoints: epochs of each zoo run kept as pool models (default: the last only), as the Unterthiner et al. zoo
+    keeps several epochs of every run: n_models runs give n_models x len(checkpoints) models."""
 
     dataset: DatasetSpec
     n_models: int
@@ -59,6 +69,7 @@ class ZooSection:
     weight_decay: tuple[float, ...] = (0.0, 1e-4, 1e-3)
     dropout: tuple[float, ...] = (0.0, 0.1)
     init: tuple[str, ...] = ("kaiming_normal", "xavier_uniform", "orthogonal")
+    checkpoints: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

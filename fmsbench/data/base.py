@@ -29,13 +29,15 @@ _LUMINANCE = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 @dataclass
 class RawData:
-    """A dataset's own pools: images uint8 [N, C, H, W] (C = 1 or 3), labels int64 [N]."""
+    """A dataset's own pools: images uint8 [N, C, H, W] (C = 1 or 3), labels int64 [N]; `train_groups` [N], when
+    set, marks training images made from one original (augmented copies): validation takes whole groups."""
 
     train_x: torch.Tensor
     train_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
     num_classes: int
+    train_groups: torch.Tensor | None = None
 
 
 @dataclass
@@ -106,13 +108,20 @@ def convert(images: torch.Tensor, image_size: int, channels: int) -> torch.Tenso
 
 
 def make_splits(raw: RawData, spec: DatasetSpec) -> Splits:
-    """Hold `n_val` training images out for validation, subsample train and test; seeded by `spec.seed`."""
+    """Hold `n_val` training images out for validation (whole groups of copies, where the pool has groups),
+    subsample train and test; seeded by `spec.seed`."""
     rng = np.random.default_rng(spec.seed)
     order = torch.from_numpy(rng.permutation(len(raw.train_x)))
     if spec.n_val >= len(order):
         raise DatasetMissingError(
             f"dataset '{spec.name}' has {len(order)} training images, too few for n_val={spec.n_val}; lower n_val")
+    if raw.train_groups is not None:  # whole groups in random order: no copy of a validation image is trained on
+        groups = raw.train_groups.numpy()
+        rank = np.argsort(rng.permutation(groups.max() + 1))
+        order = torch.from_numpy(np.lexsort((rng.random(groups.size), rank[groups])))
     val, train = order[: spec.n_val], order[spec.n_val :]
+    if raw.train_groups is not None:
+        train = train[~torch.isin(raw.train_groups[train], raw.train_groups[val])]
     if spec.n_train is not None:
         train = train[: spec.n_train]
     test = torch.from_numpy(rng.permutation(len(raw.test_x)))

@@ -1,8 +1,9 @@
 """Multi-fidelity expected improvement, as in DyHPO (Wistuba et al. 2022, arXiv 2202.09774).
 
 Every candidate c is scored at its next fidelity b_c + 1 against the best value observed at that
-fidelity, where a config trained for fewer epochs counts with its last observed value (DyHPO's
-`calculate_fidelity_ymax`). The highest score wins; ties go to the lowest config id.
+fidelity, as DyHPO's `calculate_fidelity_ymax` computes it: the best value at exactly epoch b among the configs
+trained to at least b; only while no config has reached b, the best value any config has shown. The highest score
+wins; ties go to the lowest config id.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: np.ndarray | f
 
 
 def best_at_fidelity(obs: Observation, fidelities: np.ndarray) -> np.ndarray:
-    """For each fidelity b: the best validation accuracy of any observed config at epoch min(b, b_c); -inf if none.
+    """For each fidelity b: the best validation accuracy at epoch b of the configs trained to b or further; where
+    none is, the best value of any observed config at any epoch; -inf before any observation.
 
     Shapes: fidelities [N] (epochs, 1..max_epoch). Returns [N].
     """
@@ -35,9 +37,9 @@ def best_at_fidelity(obs: Observation, fidelities: np.ndarray) -> np.ndarray:
     fidelities = np.asarray(fidelities, int)
     if observed.size == 0:
         return np.full(fidelities.shape, -np.inf)
-    held = np.empty((observed.size, obs.max_epoch))
+    held = np.full((observed.size, obs.max_epoch), -np.inf)
     for row, config in enumerate(observed):
         curve = obs.curve(int(config))
         held[row, : curve.size] = curve
-        held[row, curve.size:] = curve[-1]  # a config counts with its last observed value at higher fidelities
-    return held.max(axis=0)[fidelities - 1]
+    at_epoch = held.max(axis=0)  # -inf where no config reached that epoch
+    return np.where(np.isfinite(at_epoch), at_epoch, held.max())[fidelities - 1]

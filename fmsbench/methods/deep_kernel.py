@@ -74,11 +74,13 @@ class DeepKernelFeatures(nn.Module):
         weight_batch: rows whose weight embedding is recomputed, with gradients, per refresh (None: all, at every
             training step); see `embed_weights`.
         weight_every: a refresh every this many training steps (default 1).
+        standardize_weights: standardise each embedding dimension by its mean and standard deviation over the
+            training rows (default False; see `condition`).
     """
 
     def __init__(self, n_inputs: int, curve_length: int, use_curve: bool = True,
                  featurizer: WeightFeaturizer | None = None, weight_batch: int | None = None,
-                 weight_every: int = 1) -> None:
+                 weight_every: int = 1, standardize_weights: bool = False) -> None:
         super().__init__()
         if use_curve and curve_length < CURVE_KERNEL:
             raise ValueError(f"curve_length must be >= {CURVE_KERNEL} (the conv kernel); pad the curves to it")
@@ -88,6 +90,8 @@ class DeepKernelFeatures(nn.Module):
         ) if use_curve else None
         self.featurizer = featurizer
         self.weight_batch, self.weight_every = weight_batch, weight_every
+        self.standardize_weights = standardize_weights
+        self._weight_stats: tuple[torch.Tensor, torch.Tensor] | None = None  # training rows' mean and std
         self._training_calls = 0
         self._history: dict[int, tuple[Any, torch.Tensor]] = {}  # id(prepared) -> (prepared, last embedding)
         joined = HIDDEN_UNITS + (CURVE_CHANNELS if use_curve else 0) + (WEIGHT_FEATURES if featurizer else 0)
@@ -106,8 +110,27 @@ class DeepKernelFeatures(nn.Module):
                     f"the weight featurizer returned {tuple(embedding.shape)}; it must return "
                     f"[{len(rows)}, {WEIGHT_FEATURES}] (one {WEIGHT_FEATURES}-d embedding per row)"
                 )
-            parts.append(embedding)
+            parts.append(self._standardized(embedding))
         return self.joint(torch.cat(parts, dim=1))
+
+    def condition(self, train: SurrogateRows) -> None:
+        """Before predicting: fix the weight-embedding statistics to those of the training rows under the current
+        parameters, as training computes them, so a row gets the same features in training and prediction."""
+        if self.featurizer is not None and self.standardize_weights:
+            self._weight_stats = _mean_std(self.embed_weights(train.weights).detach())
+
+    def _standardized(self, embedding: torch.Tensor) -> torch.Tensor:
+        """A checkpoint embedding's dimensions vary little between checkpoints of one architecture (about 1e-3 of
+        their scale): next to the hyperparameter features they barely move the GP. Standardising them by the
+        training rows' statistics (those of the batch in training, those fixed by `condition` in prediction)
+        puts the differences between checkpoints at the scale of the other inputs."""
+        if not self.standardize_weights:
+            return embedding
+        if self.training or self._weight_stats is None:
+            mean, std = _mean_std(embedding)
+        else:
+            mean, std = self._weight_stats
+        return (embedding - mean) / std
 
     def embed_weights(self, prepared: list[Any]) -> torch.Tensor:
         """The weight embeddings [B, 32] of `prepared` checkpoints.
@@ -140,14 +163,34 @@ class DeepKernelFeatures(nn.Module):
         return out.index_copy(0, torch.tensor(fresh), embedding)
 
 
-class DeepKernelSurrogate(nn.Module):
-    """Feature extractor + exact GP head, trained jointly; `fit` may be called again to refine."""
+def _mean_std(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-column mean and standard deviation (1 where a column is constant or there is one row)."""
+    std = values.std(0, keepdim=True) if len(values) > 1 else torch.ones_like(values[:1])
+    return values.mean(0, keepdim=True), torch.where(std > 1e-6, std, torch.ones_like(std))
 
-    def __init__(self, features: DeepKernelFeatures, learning_rate: float = 1e-3) -> None:
+
+class DeepKernelSurrogate(nn.Module):
+    """Feature extractor + exact GP head, trained jointly; `fit` may be called again to refine.
+
+    With `standardize`, the GP models (y - mean(y)) / std(y) of the targets it is given, as the plain GP does, and
+    predictions are mapped back: gpytorch's initial noise and output scale (0.69 each) then start at the scale of
+    the data instead of ten times the variance of validation accuracies in [0, 1].
+    """
+
+    def __init__(self, features: DeepKernelFeatures, learning_rate: float = 1e-3, standardize: bool = False) -> None:
         super().__init__()
         self.features = features
         self.gp = ExactGPHead(gaussian_likelihood())
         self.learning_rate = learning_rate
+        self.standardize = standardize
+
+    def _scaled(self, y: torch.Tensor) -> tuple[torch.Tensor, float, float]:
+        """The GP's targets and the (shift, scale) that map them back."""
+        if not self.standardize:
+            return y, 0.0, 1.0
+        spread = float(y.std()) if y.numel() > 1 else 0.0
+        shift, scale = float(y.mean()), spread if spread > 1e-6 else 1.0
+        return (y - shift) / scale, shift, scale
 
     def fit(self, rows: SurrogateRows, y: torch.Tensor, steps: int) -> None:
         """`steps` full-batch Adam steps on -log p(y | z(rows)). Raises SurrogateFitError on numerical failure."""
@@ -161,6 +204,7 @@ class DeepKernelSurrogate(nn.Module):
         optimizer = adam(self.parameters(), self.learning_rate)
         try:
             for rows, y in batches:
+                y = self._scaled(y)[0]
                 optimizer.zero_grad()
                 z = self.features(rows)
                 self.gp.set_train_data(z, y, strict=False)
@@ -176,9 +220,12 @@ class DeepKernelSurrogate(nn.Module):
     def predict(self, train: SurrogateRows, y: torch.Tensor, test: SurrogateRows) -> tuple[np.ndarray, np.ndarray]:
         """Posterior predictive mean and std ([N] each) at `test`, conditioned on (train, y); raises SurrogateFitError."""
         self.eval()
+        target, shift, scale = self._scaled(y)
         try:
-            self.gp.set_train_data(self.features(train), y, strict=False)
+            self.features.condition(train)
+            self.gp.set_train_data(self.features(train), target, strict=False)
             posterior = self.gp.likelihood(self.gp(self.features(test)))
-            return posterior.mean.numpy().astype(float), posterior.stddev.numpy().astype(float)
+            mean, std = posterior.mean.numpy().astype(float), posterior.stddev.numpy().astype(float)
+            return mean * scale + shift, std * scale
         except NUMERICAL_ERRORS as error:
             raise SurrogateFitError(str(error)) from error

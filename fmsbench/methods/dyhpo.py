@@ -36,13 +36,19 @@ from fmsbench.weights import FEATURIZERS, UnsupportedArchitectureError, WeightFe
 
 @dataclass(frozen=True)
 class DyHPOSettings:
-    """n_initial: random one-epoch configs first (FMS 20, DyHPO's code 1; same for all model-based methods);
-    use_curve: learning-curve encoder on ("nocnn" variants: off); featurizer: name in `fmsbench.weights.FEATURIZERS` (FMS);
-    fit_steps / refine_steps / scratch_fits / learning_rate: Adam schedule; patience: steps without incumbent
-    improvement before a refit from scratch (None: int(1.2 x max epoch)); warm_start: a surrogate state file
-    written by `fmsbench.runs.transfer.meta_train` that every from-scratch surrogate starts from (None: random
-    initialisation); weight_batch / weight_every (FMS): checkpoints re-embedded with gradients every weight_every
-    Adam steps, the others use their last embedding (see `DeepKernelFeatures.embed_weights`)."""
+    """Every setting, with DyHPO's reference value (machinelearningnuremberg/DyHPO) where ours differs:
+
+    n_initial: random one-epoch configs first (FMS 20; DyHPO's code 1; the same for all model-based methods);
+    use_curve: learning-curve encoder on ("nocnn" variants: off); featurizer: name in
+    `fmsbench.weights.FEATURIZERS` (FMS); fit_steps / refine_steps / scratch_fits / learning_rate: Adam schedule
+    (1000 / 50 / 10 / 1e-3, as DyHPO's); patience: steps without incumbent improvement before a refit from scratch
+    (None: int(1.2 x max epoch), as DyHPO's); warm_start: a surrogate state file written by
+    `fmsbench.runs.transfer.meta_train` that every from-scratch surrogate starts from (None: random initialisation);
+    weight_batch / weight_every (FMS): checkpoints re-embedded with gradients every weight_every Adam steps, the
+    others use their last embedding (see `DeepKernelFeatures.embed_weights`; FMS's code: every row, every step);
+    standardize_targets: the GP models standardised validation accuracies (DyHPO's code: raw values, False);
+    standardize_weights (FMS): embedding dimensions standardised over the training rows (FMS's code: a sigmoid on
+    the embedding, False here)."""
 
     n_initial: int = 20
     use_curve: bool = True
@@ -55,6 +61,8 @@ class DyHPOSettings:
     warm_start: str | None = None
     weight_batch: int = 4
     weight_every: int = 4
+    standardize_targets: bool = True
+    standardize_weights: bool = True
 
 
 class DyHPO(ModelBasedMethod):
@@ -103,10 +111,11 @@ class DyHPO(ModelBasedMethod):
     def new_surrogate(self, obs: Observation) -> DeepKernelSurrogate:
         """A surrogate for this hub: random initial weights, or the `warm_start` state."""
         featurizer = self._new_featurizer(obs)
-        features = DeepKernelFeatures(self._encoded(obs).shape[1], self._curve_length(obs),
-                                      self._settings.use_curve, featurizer, self._settings.weight_batch,
-                                      self._settings.weight_every)
-        surrogate = DeepKernelSurrogate(features, self._settings.learning_rate)
+        settings = self._settings
+        features = DeepKernelFeatures(self._encoded(obs).shape[1], self._curve_length(obs), settings.use_curve,
+                                      featurizer, settings.weight_batch, settings.weight_every,
+                                      settings.standardize_weights)
+        surrogate = DeepKernelSurrogate(features, settings.learning_rate, settings.standardize_targets)
         if self._settings.warm_start is not None:
             load_warm_start(surrogate, Path(self._settings.warm_start))
         return surrogate

@@ -4,9 +4,10 @@ arXiv 2202.09774) and of the FMS paper (DESIGN.md, "Surrogate defaults").
 Each column is transformed (log for lr and weight decay, log2 for batch size, identity for momentum,
 dropout and anything else numeric) and min-max scaled by the search space's grid, so the encoding does
 not depend on which configs were sampled. The pretrained-model choice is categorical: one-hot when the
-hub has at most `max_one_hot` models, else its index scaled to [0, 1] (a one-hot of thousands of zoo
-models would swamp the 64-unit layer). Columns whose grid holds one value carry no information and are
-dropped.
+hub has at most `max_one_hot` models; beyond that (a zoo of hundreds of models, whose index orders nothing) the
+model's architecture one-hot, where the hub has several, and nothing else: a method then knows a pool model
+only through what it can observe of it (its weights, for FMS). Columns whose grid holds one value carry no
+information and are dropped.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ class HyperparameterEncoder:
     Args:
         search_space: grid values per column (the hub's `search_space`); "model" lists the model indices.
         max_one_hot: largest model count encoded one-hot (default 32).
+        archs: the hub's architectures (the configs table's "arch" values), one-hot beyond `max_one_hot` models.
     """
 
-    def __init__(self, search_space: dict[str, list], max_one_hot: int = 32) -> None:
+    def __init__(self, search_space: dict[str, list], max_one_hot: int = 32, archs: list[str] | None = None) -> None:
         self.n_models = len(search_space.get("model", []))
         self.one_hot = 1 < self.n_models <= max_one_hot
+        self.archs = sorted(set(archs or [])) if not self.one_hot and len(set(archs or [])) > 1 else []
         self._scales: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float, float]] = {}
         for column, grid in search_space.items():
             if column == "model":
@@ -54,8 +57,7 @@ class HyperparameterEncoder:
 
     @property
     def n_features(self) -> int:
-        model_features = self.n_models if self.one_hot else int(self.n_models > 1)
-        return len(self._scales) + model_features
+        return len(self._scales) + (self.n_models if self.one_hot else len(self.archs))
 
     def encode(self, configs: pd.DataFrame) -> np.ndarray:
         columns = []
@@ -65,8 +67,7 @@ class HyperparameterEncoder:
         models = configs["model"].to_numpy(int)
         if self.one_hot:
             columns.extend((models == m).astype(float) for m in range(self.n_models))
-        elif self.n_models > 1:
-            columns.append(models / (self.n_models - 1))
+        columns.extend((configs["arch"].to_numpy() == arch).astype(float) for arch in self.archs)
         return np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((len(configs), 0), np.float32)
 
 
@@ -81,5 +82,6 @@ class EncodedConfigs:
 
     def __call__(self, obs: Observation) -> np.ndarray:
         if self._x is None:
-            self._x = HyperparameterEncoder(obs.search_space).encode(obs.configs)
+            encoder = HyperparameterEncoder(obs.search_space, archs=list(obs.configs["arch"]))
+            self._x = encoder.encode(obs.configs)
         return self._x

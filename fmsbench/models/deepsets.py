@@ -3,7 +3,10 @@
 Each set element is a pixel (its channel values and its position); phi is an MLP applied to every element, the
 set is mean-pooled (invariant to the order of the elements), then an MLP rho, dropout and a linear head. phi's
 first layer on (value, one-hot position) is `Linear(value) + pos_embed[position]`, which is how it is written:
-without the position, a pixel set only knows the image's colour histogram.
+without the position, a pixel set only knows the image's colour histogram. Each colour channel is first
+standardised over the set (its mean and standard deviation are statistics of the set, so the model stays a
+function of the set): where figure and ground have random colours, as in the pretraining set, a pixel's own
+colour cannot tell which one it belongs to, its colour relative to the others can.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ SIZES = {"s": 32, "m": 64}
 class DeepSets(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, image_size: int, hidden: int, dropout: float = 0.0) -> None:
         super().__init__()
+        self.standardize = nn.InstanceNorm1d(in_channels)  # each colour channel over the set; no parameters
         self.embed = nn.Linear(in_channels, hidden)
         self.pos_embed = nn.Parameter(torch.randn(1, image_size * image_size, hidden) * 0.02)
         self.phi = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
@@ -27,7 +31,7 @@ class DeepSets(nn.Module):
         self.head = nn.Linear(hidden, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        pixels = x.flatten(2).transpose(1, 2)  # [B, H*W, C]: a set of pixels
+        pixels = self.standardize(x.flatten(2)).transpose(1, 2)  # [B, H*W, C]: a set of standardised pixels
         elements = self.phi(self.embed(pixels) + self.pos_embed)
         return self.head(self.head_drop(self.rho(elements.mean(1))))
 

@@ -81,6 +81,7 @@ _POOL_MODULES = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
                  nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)
 _SHAPE_MODULES = (nn.Flatten, nn.Unflatten)
 _MODULES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.modules.batchnorm._BatchNorm, nn.LayerNorm,
+            nn.modules.instancenorm._InstanceNorm,
             *_ELEMENTWISE_MODULES, *_POOL_MODULES, *_SHAPE_MODULES)
 
 _ELEMENTWISE_FUNCTIONS = {F.relu, F.relu6, F.gelu, F.silu, F.elu, F.leaky_relu, F.hardswish, F.hardsigmoid,
@@ -339,6 +340,10 @@ class _Builder:
                               module.in_channels * math.prod(kernel), bias)
             self._axis(f"{prefix}weight", Axis(out), Axis(x.nodes), *([None] * len(kernel)))
             return Chan(1, out)
+        if isinstance(module, nn.modules.instancenorm._InstanceNorm):
+            if module.affine or module.track_running_stats or x.dim != 1:
+                raise self._unsupported("an InstanceNorm with parameters, running statistics or channels off axis 1")
+            return x  # each channel standardised over the other axes: a parameter-free map of the channel
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             if x.dim != 1 or x.grid != (1, 1):
                 raise self._unsupported("a BatchNorm whose channels are not on axis 1")

@@ -36,9 +36,13 @@ def test_expected_improvement_per_candidate_best() -> None:
     assert ei == pytest.approx([_closed_form(0.5, 0.1, 0.4), _closed_form(0.5, 0.1, 0.6)])
 
 
-def test_best_at_fidelity_holds_shorter_curves_at_their_last_value(hand_hub: Path) -> None:
+def test_best_at_fidelity_counts_only_configs_that_reached_it(hand_hub: Path) -> None:
+    """DyHPO's calculate_fidelity_ymax: config 0 (0.5 at epoch 1, stopped there) does not count at epoch 2, where
+    config 2 (trained to 3) has 0.3; at an epoch nobody reached, the best value seen anywhere counts."""
     with Benchmark(hand_hub) as bench:
-        obs = Observation(bench, np.array([2, 0, 1]), budget=9)
-        assert best_at_fidelity(obs, np.array([1, 2, 3])) == pytest.approx([0.5, 0.6, 0.6])
+        obs = Observation(bench, np.array([1, 0, 3]), budget=9)
+        assert best_at_fidelity(obs, np.array([1, 2, 3, 2])) == pytest.approx([0.5, 0.3, 0.9, 0.3])
+        early = Observation(bench, np.array([2, 0, 1]), budget=9)
+        assert best_at_fidelity(early, np.array([1, 2, 3])) == pytest.approx([0.5, 0.6, 0.6])
         empty = Observation(bench, np.zeros(3, int), budget=9)
         assert best_at_fidelity(empty, np.array([1])) == [-np.inf]

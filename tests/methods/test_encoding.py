@@ -1,4 +1,5 @@
-"""Hyperparameters scale to [0, 1] with the documented transforms; the model choice is one-hot up to 32 models."""
+"""Hyperparameters scale to [0, 1] with the documented transforms; the model choice is one-hot up to 32 models,
+beyond that only its architecture is."""
 
 from __future__ import annotations
 
@@ -30,10 +31,14 @@ def test_transforms_and_one_hot() -> None:
     assert ((x >= 0) & (x <= 1)).all() and x.dtype == np.float32
 
 
-def test_many_models_use_a_scaled_index() -> None:
-    encoder = HyperparameterEncoder({**SPACE, "model": list(range(41))})
-    x = encoder.encode(_configs(model=[0, 40]))
-    assert x.shape == (2, 5) and x[:, -1].tolist() == [0.0, 1.0]
+def test_many_models_are_known_by_their_architecture_only() -> None:
+    """A zoo's model index orders nothing: beyond 32 models only the architecture is a feature (none for one)."""
+    space = {**SPACE, "model": list(range(41))}
+    configs = _configs(model=[0, 40], arch=["vit", "cnn"])
+    x = HyperparameterEncoder(space, archs=["vit", "cnn", "cnn"]).encode(configs)
+    assert x.shape == (2, 4 + 2) and x[:, 4:].tolist() == [[0.0, 1.0], [1.0, 0.0]]  # cnn, vit in sorted order
+    one_architecture = HyperparameterEncoder(space, archs=["cnn", "cnn"])
+    assert one_architecture.encode(_configs(model=[0, 40], arch=["cnn", "cnn"])).shape == (2, 4)
 
 
 def test_a_grid_with_zero_is_scaled_linearly() -> None:
