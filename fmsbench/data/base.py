@@ -50,7 +50,7 @@ class Splits:
 
 
 Loader = Callable[[DatasetSpec, Path, bool], RawData]
-DATASETS: Registry[Loader] = Registry("dataset")
+DATASETS: Registry[Loader] = Registry("dataset", entry_points="fmsbench.datasets")
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
