@@ -22,8 +22,9 @@ from fmsbench.errors import PluginError, UnknownNameError
 T = TypeVar("T")
 Listener = Callable[[str, T], None]
 BUILT_IN = "built-in"
-# (origin, forced): forced origins hold even for registrations made by fmsbench's own code (see `register`)
-_ORIGIN: ContextVar[tuple[str, bool]] = ContextVar("fmsbench_registry_origin", default=(BUILT_IN, False))
+# (origin, forced): forced origins hold even for registrations made by fmsbench's own code (see `register`);
+# None: no plugin is loading, the registering module is the origin
+_ORIGIN: ContextVar[tuple[str | None, bool]] = ContextVar("fmsbench_registry_origin", default=(None, False))
 _WITH_PLUGINS: list[Registry[Any]] = []  # registries with an entry-point group, in creation order
 
 
@@ -39,9 +40,9 @@ def registering_from(origin: str, *, forced: bool = False) -> Iterator[None]:
         _ORIGIN.reset(token)
 
 
-def _called_from_fmsbench(depth: int) -> bool:
-    name = sys._getframe(depth + 1).f_globals.get("__name__", "")
-    return name == "fmsbench" or name.startswith("fmsbench.")
+def _calling_module(depth: int) -> str:
+    """The name of the module whose code called the function `depth` frames up from here."""
+    return str(sys._getframe(depth + 1).f_globals.get("__name__", ""))
 
 
 class Registry(Generic[T]):
@@ -49,8 +50,8 @@ class Registry(Generic[T]):
 
     Each entry may carry metadata (`register(name, **meta)`, read back with `meta(name)`), e.g. the sizes of an
     architecture or the one-line summary of a method, and records its origin (`origin(name)`): "built-in" for
-    what fmsbench's own modules register (also when a plugin's import is what first imports them), else what
-    `registering_from` named while it was registered. Listeners (`subscribe`) hear of every entry, past and
+    what fmsbench's own modules register (also when a plugin's import is what first imports them), what
+    `registering_from` names while a plugin loads, else "module <name>" of the registering code (e.g. a script). Listeners (`subscribe`) hear of every entry, past and
     future: that is how one registry derives entries of another, and a derived entry shares the origin of the
     entry it derives from. `entry_points` is the group whose plugins this registry holds (module docstring).
     """
@@ -73,8 +74,10 @@ class Registry(Generic[T]):
             if name in self._entries:
                 raise ValueError(f"{self.kind} '{name}' is registered twice (first by {self._origins[name]})")
             origin, forced = _ORIGIN.get()
-            if not forced and _called_from_fmsbench(depth=1):
+            caller = _calling_module(depth=1)
+            if not forced and (caller == "fmsbench" or caller.startswith("fmsbench.")):
                 origin = BUILT_IN
+            origin = origin or f"module {caller}"
             self._entries[name] = factory
             self._meta[name] = dict(meta)
             self._origins[name] = origin

@@ -184,7 +184,12 @@ def test_local_file_errors_and_reloading(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_registry_records_origins() -> None:
     things: Registry[int] = Registry("thing")
-    things.register("a")(1)
+    things.register("a")(1)  # by this module, no plugin loading
     with registering_from("file x.py"):
         things.register("b")(2)
-    assert [things.origin(n) for n in things] == [BUILT_IN, "file x.py"]
+        with registering_from("package y", forced=True):
+            things.register("c")(3)
+    assert [things.origin(n) for n in things] == [f"module {__name__}", "file x.py", "package y"]
+    from fmsbench.methods import METHODS
+
+    assert METHODS.origin("random") == BUILT_IN and METHODS.origin("fms-gmn") == BUILT_IN
