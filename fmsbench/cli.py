@@ -227,7 +227,7 @@ def run_command(
     budget: Annotated[int, typer.Option(help="Total budget in epochs per run.")] = 100,
     out: Annotated[Path, typer.Option(help="Results folder: <out>/<hub>/<task>/<method>/seed<k>.json.")] = Path("results"),
     jobs: Annotated[int, typer.Option(help="Runs in parallel processes (one torch thread each).")] = 1,
-    tau_budgets: Annotated[str | None, typer.Option(help="Cumulative budgets at which to measure Kendall's tau (default: half the budget and the budget).")] = None,
+    tau_budgets: Annotated[str | None, typer.Option(help="Cumulative budgets at which to measure Kendall's tau (default: half the budget and the budget, or of the whole hub when it holds fewer epochs).")] = None,
     setting: Annotated[list[str] | None, typer.Option(help="Method setting KEY=VALUE (repeatable), e.g. n_initial=10.")] = None,
     executor: Annotated[Executor, typer.Option(help="Where runs go: local (process pool) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance of --jobs CPUs).")] = None,

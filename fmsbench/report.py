@@ -260,6 +260,11 @@ def build_report(results_dir: Path, budgets: list[int] | None = None, tau: bool 
     budgets, notes = choose_budgets(trajectories, budgets)
     report = report_of(trajectories, budgets, tau=tau, regret=regret,
                        plots=(out or Path(results_dir) / "plots") if plot else None)
+    if tau and not (report.summary.metric == "tau").any():
+        planned = sorted({b for t in trajectories for b in t.meta.tau_budgets})
+        notes.append(f"no run measured Kendall's tau at budget {', '.join(map(str, budgets))}: runs measure it when "
+                     f"they reach their tau budgets (here {', '.join(map(str, planned))}), and only methods with a "
+                     "surrogate do")
     report.notes = notes
     return report
 

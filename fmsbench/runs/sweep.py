@@ -2,7 +2,8 @@
 
 Defaults make the shortest command useful: no hub given means every hub file in ./hubs (what `fmsbench build-hub`
 writes), no task means every task of each hub, and the tau budgets are half the budget and the budget (50 and
-100 for the default 100 epochs: the columns of the paper's Table 1).
+100 for the default 100 epochs: the columns of the paper's Table 1), or of what a run can spend on a hub too small
+for its budget (every config to the max epoch), so that such runs measure tau too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fmsbench.errors import FmsbenchError
-from fmsbench.hub.store import hub_files
+from fmsbench.hub.store import HubFile, hub_files
 from fmsbench.plugins import load_plugins
 from fmsbench.runs.runner import ProgressCallback, RunSpec, plan_runs, run_all
 
@@ -29,9 +30,16 @@ class SweepPlan:
     skipped: dict[str, str]
 
 
-def default_tau_budgets(budget: int) -> tuple[int, ...]:
-    """Half the budget and the budget."""
-    return tuple(sorted({max(1, budget // 2), budget}))
+def default_tau_budgets(budget: int, spendable: int | None = None) -> tuple[int, ...]:
+    """Half and all of what a run spends: the budget, or `spendable` epochs (the whole hub) if fewer."""
+    reach = budget if spendable is None else min(budget, spendable)
+    return tuple(sorted({max(1, reach // 2), reach}))
+
+
+def spendable_epochs(hub: Path | str) -> int:
+    """Epochs a run can spend on every task of `hub`: each config to the max epoch (the smallest over tasks)."""
+    with HubFile(hub) as opened:
+        return min(len(opened.configs) * opened.task(task).max_epoch for task in opened.tasks)
 
 
 def plan_sweep(methods: str | Sequence[str], hubs: Sequence[Path | str] | None = None,
@@ -44,9 +52,9 @@ def plan_sweep(methods: str | Sequence[str], hubs: Sequence[Path | str] | None =
     chosen = _hubs(hubs)
     method_text = methods if isinstance(methods, str) else ",".join(methods)
     task_text = tasks if tasks is None or isinstance(tasks, str) else ",".join(tasks)
-    taus = default_tau_budgets(budget) if tau_budgets is None else tau_budgets
     plan = SweepPlan(chosen, [], {})
     for hub in chosen:
+        taus = default_tau_budgets(budget, spendable_epochs(hub)) if tau_budgets is None else tau_budgets
         part = plan_runs(method_text, hub, task_text, list(seeds), budget, Path(out), taus, dict(settings or {}))
         plan.specs += part.specs
         plan.skipped |= {(name if len(chosen) == 1 else f"{name} on {hub}"): why for name, why in part.skipped.items()}
