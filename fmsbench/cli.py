@@ -32,7 +32,7 @@ err_console = Console(stderr=True)
 _state = {"debug": False}
 # Choices of single-valued options, written out so that --help needs no heavy import; tests/test_cli.py checks
 # them against the registries they name (EXECUTORS, EXPORTERS, RENDERERS).
-Executor = Literal["local", "ray"]
+ExecutorName = Literal["local", "ray"]
 ExportFormat = Literal["syne-tune", "csv"]
 ReportFormat = Literal["table", "markdown", "csv", "json"]
 PluginOption = Annotated[list[Path] | None, typer.Option(
@@ -134,7 +134,7 @@ def build_hub_command(
     download: Annotated[bool, typer.Option(help="Let torchvision download missing real datasets (needs internet).")] = False,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     keep_shards: Annotated[bool, typer.Option(help="Keep per-job shard files after packing.")] = False,
-    executor: Annotated[Executor, typer.Option(help="Where jobs run: local (process pool) or ray.")] = "local",
+    executor: Annotated[ExecutorName, typer.Option(help="Where jobs run: local (process pool) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance).")] = None,
     gpus_per_job: Annotated[float | None, typer.Option(help="Ray: GPUs per training job (default: the cluster's GPUs shared over its CPUs; 0: CPU).")] = None,
     retries: Annotated[int, typer.Option(help="Ray: retries of a failed job.")] = 2,
@@ -229,7 +229,7 @@ def run_command(
     jobs: Annotated[int, typer.Option(help="Runs in parallel processes (one torch thread each).")] = 1,
     tau_budgets: Annotated[str | None, typer.Option(help="Cumulative budgets at which to measure Kendall's tau (default: half the budget and the budget, or of the whole hub when it holds fewer epochs).")] = None,
     setting: Annotated[list[str] | None, typer.Option(help="Method setting KEY=VALUE (repeatable), e.g. n_initial=10.")] = None,
-    executor: Annotated[Executor, typer.Option(help="Where runs go: local (process pool) or ray.")] = "local",
+    executor: Annotated[ExecutorName, typer.Option(help="Where runs go: local (process pool) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance of --jobs CPUs).")] = None,
     plugin: PluginOption = None,
 ) -> None:
@@ -318,7 +318,7 @@ def experiment_command(
     results: Annotated[Path, typer.Option(help="Results root: runs are shared with `fmsbench run --out` there.")] = Path("results"),
     hubs: Annotated[Path, typer.Option(help="Folder of hub files; hubs the experiment names are built here if missing.")] = Path("hubs"),
     jobs: Annotated[int, typer.Option(help="Runs in parallel processes (one torch thread each).")] = 1,
-    executor: Annotated[Executor, typer.Option(help="Where runs and hub builds go: local or ray.")] = "local",
+    executor: Annotated[ExecutorName, typer.Option(help="Where runs and hub builds go: local or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001.")] = None,
     report_only: Annotated[bool, typer.Option("--report-only", help="Only rewrite the report from finished runs.")] = False,
     plugin: PluginOption = None,

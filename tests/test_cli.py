@@ -76,7 +76,7 @@ def test_version_completion_and_choices() -> None:
     assert runner.invoke(app, ["--version"]).output == f"fmsbench {__version__}\n"
     assert "--install-completion" in runner.invoke(app, ["--help"]).output
     # the choices --help lists are the registries' names
-    assert list(typing.get_args(cli.Executor)) == EXECUTORS.names()
+    assert list(typing.get_args(cli.ExecutorName)) == EXECUTORS.names()
     assert list(typing.get_args(cli.ExportFormat)) == EXPORTERS.names()
     assert list(typing.get_args(cli.ReportFormat)) == RENDERERS.names()
     assert "local|ray" in runner.invoke(app, ["run", "--help"]).output
