@@ -12,10 +12,11 @@ SHELL := /bin/bash
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every extra the tests exercise (ray, optuna, syne-tune), with torch pinned to the pair in constraints.txt.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[test,ray]' 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
-	$(BIN)/python -c "import fmsbench, torch, torchvision, timm, torch_geometric, gpytorch, ray"
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,ray,optuna,syne-tune]' 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	$(BIN)/python -c "import fmsbench, torch, torchvision, timm, torch_geometric, gpytorch, ray, optuna, cmaes, syne_tune, fastparquet, huggingface_hub"
 	touch $(STAMP)
 
 # Build a small offline PTM hub, replay the main methods on both of its tasks, print the report, write the page.

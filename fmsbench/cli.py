@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import click
 import typer
@@ -22,18 +22,37 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fmsbench.atomic import write_text_atomic
 from fmsbench.errors import FmsbenchError
 from fmsbench.progress import LogLines
+from fmsbench.version import __version__
 
 app = typer.Typer(help="Checkpoint-aware HPO benchmark suite: build hubs, replay methods, report tau and regret.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False)
 hub_app = typer.Typer(help="Inspect built hubs.", no_args_is_help=True)
 app.add_typer(hub_app, name="hub")
 console = Console()
 err_console = Console(stderr=True)
 _state = {"debug": False}
+# Choices of single-valued options, written out so that --help needs no heavy import; tests/test_cli.py checks
+# them against the registries they name (EXECUTORS, EXPORTERS, RENDERERS).
+ExecutorName = Literal["local", "ray"]
+ExportFormat = Literal["syne-tune", "csv"]
+ReportFormat = Literal["table", "markdown", "csv", "json"]
+PluginOption = Annotated[list[Path] | None, typer.Option(
+    "--plugin", help="A Python file that registers methods, datasets, architectures or featurizers (repeatable); "
+                     "installed plugin packages load by themselves.")]
+
+
+def show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"fmsbench {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
-def main(debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False) -> None:
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
     _state["debug"] = debug
 
 
@@ -154,7 +173,7 @@ def build_hub_command(
     download: Annotated[bool, typer.Option(help="Let torchvision download missing real datasets (needs internet).")] = False,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     keep_shards: Annotated[bool, typer.Option(help="Keep per-job shard files after packing.")] = False,
-    executor: Annotated[str, typer.Option(help="Where jobs run: local (process pool) or ray.")] = "local",
+    executor: Annotated[ExecutorName, typer.Option(help="Where jobs run: local (process pool) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance).")] = None,
     gpus_per_job: Annotated[float | None, typer.Option(help="Ray: GPUs per training job (default: the cluster's GPUs shared over its CPUs; 0: CPU).")] = None,
     retries: Annotated[int, typer.Option(help="Ray: retries of a failed job.")] = 2,
@@ -211,13 +230,14 @@ def hub_info_command(hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")
 @friendly_errors
 def hub_export_command(
     hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")],
-    fmt: Annotated[str, typer.Option("--format", help="syne-tune (a Syne Tune tabular blackbox) or csv (long-format curves).")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="syne-tune (a Syne Tune tabular blackbox) or csv (long-format curves).")],
     out: Annotated[Path, typer.Option(help="Folder to write the export into.")],
+    checkpoints: Annotated[bool, typer.Option("--checkpoints", help="Also write every checkpoint (checkpoints.h5).")] = False,
 ) -> None:
     """Export a hub for other tools: a Syne Tune blackbox (one per task) or long-format CSV curves for pandas."""
     from fmsbench.hub.export import export_hub
 
-    report = export_hub(hub, fmt, out)
+    report = export_hub(hub, fmt, out, checkpoints=checkpoints)
     console.print(f"[green]exported {hub}[/] as {fmt} to {report.out}: {len(report.tasks)} task(s) "
                   f"({', '.join(report.tasks)}), {report.n_configs} configs, epochs 0..{report.max_epoch}; "
                   f"files: {', '.join(path.name for path in report.files)}", soft_wrap=True)
@@ -225,38 +245,51 @@ def hub_export_command(
 
 @app.command("methods")
 @friendly_errors
-def methods_command() -> None:
-    """List the HPO methods `fmsbench run --method` accepts."""
+def methods_command(plugin: PluginOption = None) -> None:
+    """List the HPO methods `fmsbench run --method` accepts, with where each comes from."""
     from rich.table import Table
 
     from fmsbench.methods import METHODS, describe
+    from fmsbench.methods.base import unavailable
+    from fmsbench.plugins import load_plugins
 
-    table = Table("method", "what it is")
+    load_plugins(plugin or [])
+    table = Table("method", "origin", "what it is")
     for name in METHODS.names():
-        table.add_row(name, describe(name))
+        missing = unavailable(name)
+        what = escape(describe(name)) + (f" [yellow]({escape(missing)})[/]" if missing else "")
+        table.add_row(name, escape(METHODS.origin(name)), what)
     console.print(table)
 
 
 @app.command("run")
 @friendly_errors
 def run_command(
-    method: Annotated[str, typer.Option(help="Method name(s), comma-separated, or 'all' (see `fmsbench methods`).")],
-    hub: Annotated[Path, typer.Option(help="Hub file (.h5).")],
-    task: Annotated[str | None, typer.Option(help="Task name(s), comma-separated, or 'all'; optional for one-task hubs.")] = None,
+    method: Annotated[str, typer.Option(help="Method name(s), comma-separated, or 'all' (every method that suits the hub); `fmsbench methods` lists them.")],
+    hub: Annotated[list[Path] | None, typer.Option(help="Hub file (.h5), repeatable (default: every hub in ./hubs, where build-hub writes).")] = None,
+    task: Annotated[str | None, typer.Option(help="Task name(s), comma-separated (default: every task of each hub).")] = None,
     seeds: Annotated[str, typer.Option(help="Seeds, e.g. 0-4 or 0,2,5.")] = "0",
     budget: Annotated[int, typer.Option(help="Total budget in epochs per run.")] = 100,
     out: Annotated[Path, typer.Option(help="Results folder: <out>/<hub>/<task>/<method>/seed<k>.json.")] = Path("results"),
     jobs: Annotated[int, typer.Option(help="Runs in parallel processes (one torch thread each).")] = 1,
-    tau_budgets: Annotated[str, typer.Option(help="Cumulative budgets at which to measure Kendall's tau.")] = "50,100",
+    tau_budgets: Annotated[str | None, typer.Option(help="Cumulative budgets at which to measure Kendall's tau (default: half the budget and the budget, or of the whole hub when it holds fewer epochs).")] = None,
     setting: Annotated[list[str] | None, typer.Option(help="Method setting KEY=VALUE (repeatable), e.g. n_initial=10.")] = None,
-    executor: Annotated[str, typer.Option(help="Where runs go: local (process pool) or ray.")] = "local",
+    executor: Annotated[ExecutorName, typer.Option(help="Where runs go: local (process pool) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance of --jobs CPUs).")] = None,
+    plugin: PluginOption = None,
 ) -> None:
-    """Replay HPO methods over a hub: one trajectory per (method, task, seed); finished runs are skipped."""
-    from fmsbench.runs.runner import parse_int_list, parse_settings, plan_runs, run_all
+    """Replay HPO methods over hubs: one trajectory per (method, hub, task, seed); finished runs are skipped.
 
-    plan = plan_runs(method, hub, task, parse_int_list(seeds, "seeds"), budget, out,
-                     parse_int_list(tau_budgets, "tau budgets"), parse_settings(setting or []))
+    Without --hub, every hub in ./hubs; without --task, every task of each hub.
+    """
+    from fmsbench.runs.runner import parse_int_list, parse_settings, run_all
+    from fmsbench.runs.sweep import plan_sweep
+
+    plan = plan_sweep(method, hub, task, parse_int_list(seeds, "seeds"), budget, out,
+                      None if tau_budgets is None else parse_int_list(tau_budgets, "tau budgets"),
+                      parse_settings(setting or []), plugin or [])
+    if not hub:
+        console.print(f"hubs: {', '.join(map(str, plan.hubs))}")
     for name, reason in plan.skipped.items():
         console.print(f"[yellow]skipping {name}[/]: it {reason}")
     with run_progress(plan.specs) as on_progress:
@@ -271,9 +304,9 @@ def report_command(
     results: Annotated[Path, typer.Argument(help="Results folder written by `fmsbench run`.")] = Path("results"),
     tau: Annotated[bool, typer.Option("--tau", help="Kendall's tau table (default: tau and regret).")] = False,
     regret: Annotated[bool, typer.Option("--regret", help="Regret tables (default: tau and regret).")] = False,
-    budgets: Annotated[str, typer.Option(help="Cumulative budgets (epochs) for the table columns.")] = "50,100",
+    budgets: Annotated[str | None, typer.Option(help="Cumulative budgets (epochs) for the table columns (default: those the runs reached: their tau budgets and the epochs they spent).")] = None,
     plot: Annotated[bool, typer.Option("--plot", help="Write regret plots (PNG).")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="table, markdown, csv or json.")] = "table",
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="table, markdown, csv or json.")] = "table",
     out: Annotated[Path | None, typer.Option(help="Folder for plots (default RESULTS/plots).")] = None,
     method: Annotated[str | None, typer.Option(help="Only these methods (comma-separated).")] = None,
     html: Annotated[Path | None, typer.Option(help="Also write one self-contained HTML page (tables, plots) here.")] = None,
@@ -284,7 +317,7 @@ def report_command(
 
     renderer = reporting.RENDERERS.get(fmt)
     both = not (tau or regret)
-    result = reporting.build_report(results, parse_int_list(budgets, "budgets"), tau=tau or both,
+    result = reporting.build_report(results, None if budgets is None else parse_int_list(budgets, "budgets"), tau=tau or both,
                                     regret=regret or both, plot=plot or html is not None, out=out,
                                     methods=[m.strip() for m in method.split(",") if m.strip()] if method else None)
     if html is not None:
@@ -295,6 +328,8 @@ def report_command(
         console.print(reporting.definitions_text(), highlight=False, soft_wrap=True)
     else:  # another format, or piped: full-width text rather than tables cut to the terminal's 80 columns
         typer.echo(renderer(result), nl=False)
+    for note in result.notes:
+        err_console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     for path in [*result.plots, *([html] if html else [])]:
         err_console.print(f"wrote [green]{path}[/]")
 
@@ -328,9 +363,10 @@ def experiment_command(
     results: Annotated[Path, typer.Option(help="Results root: runs are shared with `fmsbench run --out` there.")] = Path("results"),
     hubs: Annotated[Path, typer.Option(help="Folder of hub files; hubs the experiment names are built here if missing.")] = Path("hubs"),
     jobs: Annotated[int, typer.Option(help="Runs in parallel processes (one torch thread each).")] = 1,
-    executor: Annotated[str, typer.Option(help="Where runs and hub builds go: local or ray.")] = "local",
+    executor: Annotated[ExecutorName, typer.Option(help="Where runs and hub builds go: local or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001.")] = None,
     report_only: Annotated[bool, typer.Option("--report-only", help="Only rewrite the report from finished runs.")] = False,
+    plugin: PluginOption = None,
 ) -> None:
     """Run one experiment of the paper end to end (hubs, runs, report); without NAME, list the experiments."""
     from rich.table import Table
@@ -338,8 +374,10 @@ def experiment_command(
     from fmsbench import report as reporting
     from fmsbench.build.builder import build_hub
     from fmsbench.build.recipe import load_recipe
+    from fmsbench.plugins import load_plugins
     from fmsbench.runs.experiment import experiment_names, load_experiment, run_experiment, write_experiment_report
 
+    load_plugins(plugin or [])
     if name is None:
         table = Table("experiment", "what it is")
         for bundled in experiment_names():

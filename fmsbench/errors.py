@@ -46,3 +46,9 @@ class ZooError(FmsbenchError):
     """A model zoo to import, or an imported one, whose files are missing, malformed or do not fit the recipe."""
 
     exit_code = 2
+
+
+class PluginError(FmsbenchError):
+    """A plugin (an installed package's entry point or a local file) that cannot be loaded."""
+
+    exit_code = 2

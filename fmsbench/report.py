@@ -46,6 +46,7 @@ class Report:
 
     summary: pd.DataFrame
     plots: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # one line each, e.g. budgets left out
 
 
 def method_order(names: set[str] | list[str]) -> list[str]:
@@ -217,11 +218,38 @@ def _save(figure: object, path: Path) -> Path:
     return path
 
 
+# --------------------------------------------------------------------------- budgets
+def _spent(trajectory: Trajectory) -> int:
+    return trajectory.steps[-1].cum_epochs if trajectory.steps else 0
+
+
+def reached_budgets(trajectories: list[Trajectory]) -> list[int]:
+    """The budgets the runs reached: each run's tau budgets up to the epochs it spent, and those epochs (its
+    budget, or less when it trained every config to the end first)."""
+    return sorted({b for t in trajectories for b in (*t.meta.tau_budgets, _spent(t)) if 0 < b <= _spent(t)})
+
+
+def choose_budgets(trajectories: list[Trajectory], budgets: list[int] | None) -> tuple[list[int], list[str]]:
+    """`budgets` without those beyond every run, and a note naming them; None: the budgets the runs reached."""
+    if budgets is None:
+        return reached_budgets(trajectories), []
+    longest = max(_spent(t) for t in trajectories)
+    beyond = [b for b in budgets if b > longest]
+    kept = [b for b in budgets if b <= longest]
+    listed = ", ".join(map(str, beyond))
+    if not kept:
+        raise ResultsError(f"no run reached {listed} epochs (the longest spent {longest}); choose budgets up to "
+                           f"{longest}, or leave them out for the ones the runs reached", parameters=("budgets",))
+    notes = [f"budget {listed} left out: beyond every run (the longest spent {longest} epochs)"] if beyond else []
+    return kept, notes
+
+
 # --------------------------------------------------------------------------- building and rendering
-def build_report(results_dir: Path, budgets: list[int], tau: bool = True, regret: bool = True,
+def build_report(results_dir: Path, budgets: list[int] | None = None, tau: bool = True, regret: bool = True,
                  plot: bool = False, out: Path | None = None, methods: list[str] | None = None) -> Report:
-    """Load, check and summarise the trajectories under `results_dir` (of `methods`, default all); write plots
-    to `out` (default RESULTS_DIR/plots) if asked."""
+    """Load, check and summarise the trajectories under `results_dir` (of `methods`, default all) at `budgets`
+    (default: those the runs reached, see `reached_budgets`); write plots to `out` (default RESULTS_DIR/plots)
+    if asked."""
     trajectories = load_results(results_dir)
     if methods:
         found = method_order({t.meta.method for t in trajectories})
@@ -229,7 +257,16 @@ def build_report(results_dir: Path, budgets: list[int], tau: bool = True, regret
             if name not in found:
                 raise UnknownNameError(f"no results for method '{name}' in {results_dir}; found: {', '.join(found)}")
         trajectories = [t for t in trajectories if t.meta.method in methods]
-    return report_of(trajectories, budgets, tau=tau, regret=regret, plots=(out or Path(results_dir) / "plots") if plot else None)
+    budgets, notes = choose_budgets(trajectories, budgets)
+    report = report_of(trajectories, budgets, tau=tau, regret=regret,
+                       plots=(out or Path(results_dir) / "plots") if plot else None)
+    if tau and not (report.summary.metric == "tau").any():
+        planned = sorted({b for t in trajectories for b in t.meta.tau_budgets})
+        notes.append(f"no run measured Kendall's tau at budget {', '.join(map(str, budgets))}: runs measure it when "
+                     f"they reach their tau budgets (here {', '.join(map(str, planned))}), and only methods with a "
+                     "surrogate do")
+    report.notes = notes
+    return report
 
 
 def report_of(trajectories: list[Trajectory], budgets: list[int], *, tau: bool = True, regret: bool = True,

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
+import typing
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from fmsbench import cli
 from fmsbench.build.recipe import RECIPES_DIR
 from fmsbench.cli import app
+from fmsbench.executors import EXECUTORS
 from fmsbench.hub import store
+from fmsbench.hub.export import EXPORTERS
+from fmsbench.methods import METHODS
+from fmsbench.methods.base import unsuitable
+from fmsbench.report import RENDERERS
+from fmsbench.runs.sweep import plan_sweep
+from fmsbench.version import __version__
 
 runner = CliRunner()
 
@@ -38,11 +49,78 @@ def test_missing_real_dataset_names_path_and_alternative(tmp_path: Path) -> None
     assert "Traceback" not in result.output
 
 
-def test_methods_lists_the_registry() -> None:
+def test_methods_lists_the_registry_with_origins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # one line per method
     result = runner.invoke(app, ["methods"])
     assert result.exit_code == 0, result.output
-    for name in ("random", "gp", "dyhpo", "dyhpo-nocnn"):
-        assert name in result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") >= 3}
+    for name in ("random", "gp", "dyhpo", "dyhpo-nocnn", "optuna-tpe", "syne-tune-asha"):
+        assert "built-in" in rows[name], name
+
+
+def test_methods_of_a_missing_extra_are_listed_skipped_and_refused_in_one_line(
+        synth_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "optuna" else found(name, *rest))
+    monkeypatch.setenv("COLUMNS", "250")
+    listing = runner.invoke(app, ["methods"])
+    row = next(line for line in listing.output.splitlines() if "│ optuna-tpe " in line)
+    assert "needs the optuna extra (pip install 'fmsbench[optuna]')" in row
+    assert "optuna-tpe" in plan_sweep("all", [synth_hub], budget=5).skipped
+    result = runner.invoke(app, ["run", "--method", "optuna-tpe", "--hub", str(synth_hub)])
+    assert "method optuna-tpe needs optuna, which is not installed; pip install 'fmsbench[optuna]'" in \
+        _one_line_error(result)
+
+
+def test_version_completion_and_choices() -> None:
+    assert runner.invoke(app, ["--version"]).output == f"fmsbench {__version__}\n"
+    assert "--install-completion" in runner.invoke(app, ["--help"]).output
+    # the choices --help lists are the registries' names
+    assert list(typing.get_args(cli.ExecutorName)) == EXECUTORS.names()
+    assert list(typing.get_args(cli.ExportFormat)) == EXPORTERS.names()
+    assert list(typing.get_args(cli.ReportFormat)) == RENDERERS.names()
+    assert "local|ray" in runner.invoke(app, ["run", "--help"]).output
+
+
+def test_the_mission_commands_in_an_empty_folder(tiny_ptm_hub: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """build-hub, run, report with no other arguments (the tiny recipe: `ptm` itself takes minutes to build, and
+    the build is reused here; `test_the_mission_commands_build_the_hub` builds it)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hubs").mkdir()
+    shutil.copy(tiny_ptm_hub, tmp_path / "hubs" / "ptm-tiny.h5")
+    built = runner.invoke(app, ["build-hub", "ptm-tiny"])
+    assert built.exit_code == 0 and "already built" in built.output, built.output
+    _run_and_report()
+
+
+@pytest.mark.slow
+def test_the_mission_commands_build_the_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    built = runner.invoke(app, ["build-hub", "ptm-tiny"])
+    assert built.exit_code == 0 and "built hubs/ptm-tiny.h5" in built.output, built.output
+    _run_and_report()
+
+
+def _run_and_report() -> None:
+    ran = runner.invoke(app, ["run", "--method", "random"])
+    assert ran.exit_code == 0, ran.output
+    assert "hubs: hubs/ptm-tiny.h5" in ran.output and "2 runs written" in ran.output  # every task
+    assert sorted(p.as_posix() for p in Path("results").rglob("*.json")) == [
+        f"results/ptm-tiny/{task}/random/seed0.json" for task in ("digits", "shapes")]
+    report = runner.invoke(app, ["report", "--tau", "--regret"])
+    assert report.exit_code == 0, report.output
+    # the hub holds 8 configs x 3 epochs: each run trained all of them in 24 epochs, the column it reached
+    assert "ptm-tiny/digits" in report.output and "24 epochs" in report.output and "–" not in report.output
+    assert "note: no run measured Kendall's tau at budget 12, 24: runs measure it when they reach their tau " \
+           "budgets (here 12, 24), and only methods with a surrogate do" in " ".join(report.output.split())
+
+
+def test_run_without_a_hub_in_hubs_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    message = _one_line_error(runner.invoke(app, ["run", "--method", "random"]), code=1)
+    assert "nothing to run on: hubs/ holds no fmsbench hubs; build one with `fmsbench build-hub ptm` or name one " \
+           "with --hub" in message
 
 
 def test_run_writes_one_file_per_run_and_skips_on_rerun(two_task_hub: Path, tmp_path: Path) -> None:
@@ -96,5 +174,6 @@ def test_run_all_opens_the_hub_once_per_task_plus_once(tiny_ptm_hub: Path, tmp_p
                                  "--tau-budgets", "3", "--out", str(tmp_path), "--setting", "n_initial=2",
                                  "--setting", "fit_steps=5", "--setting", "refine_steps=2"])
     assert result.exit_code == 0, result.output
-    assert "skipping fms-nfn-nocnn" in result.output and "22 runs written" in result.output  # 11 methods x 2 tasks
-    assert opened == [tiny_ptm_hub] * 3  # planning, then each of the 2 tasks once for all 11 methods
+    runnable = [name for name in METHODS.names() if unsuitable(name, {"cnn-s", "resnet-s"}) is None]
+    assert "skipping fms-nfn-nocnn" in result.output and f"{2 * len(runnable)} runs written" in result.output
+    assert opened == [tiny_ptm_hub] * 3  # planning, then each of the 2 tasks once for all methods

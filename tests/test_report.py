@@ -96,8 +96,24 @@ def test_missing_and_empty_folders(tmp_path: Path) -> None:
 
 def test_unknown_method_and_format(results: Path) -> None:
     assert "no results for method 'dyhpo'" in _error(str(results), "--method", "dyhpo")
-    assert "unknown report format 'html'; choose one of: table, markdown, csv, json" in _error(
-        str(results), "--format", "html")
+    result = runner.invoke(app, ["report", str(results), "--format", "html"])
+    words = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and "'html' is not one of 'table', 'markdown', 'csv', 'json'" in words
+
+
+def test_default_budgets_are_those_the_runs_reached(results: Path, hand_hub: Path, tmp_path: Path) -> None:
+    output = _report(str(results), "--regret", "--format", "csv")
+    assert sorted(set(pd.read_csv(io.StringIO(output)).budget)) == [4, 8]  # the runs' tau budgets and budget
+    run_all(plan_runs("random", hand_hub, None, [0], 20, tmp_path, (10, 20)).specs)  # 3 configs x 3 epochs: 9
+    assert sorted(set(build_report(tmp_path).summary.budget)) == [9]
+
+
+def test_a_budget_beyond_every_run_is_a_note_not_a_column(results: Path) -> None:
+    output = _report(str(results), "--regret", "--budgets", "8,50,100")
+    assert "note: budget 50, 100 left out: beyond every run (the longest spent 8 epochs)" in output
+    assert "@ 50" not in output and "50 epochs" not in output
+    assert "no run reached 50 epochs (the longest spent 8); choose --budgets up to 8" in _error(
+        str(results), "--budgets", "50")
 
 
 def test_results_of_another_hub_build_are_refused(results: Path, tmp_path: Path) -> None:

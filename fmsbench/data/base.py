@@ -54,7 +54,8 @@ class Splits:
 
 
 Loader = Callable[[DatasetSpec, Path, bool], RawData]
-DATASETS: Registry[Loader] = Registry("dataset")  # metadata: classes; pools = (train pool, test pool) when fixed
+DATASETS: Registry[Loader] = Registry("dataset", entry_points="fmsbench.datasets")
+# metadata: classes; pools = (train pool, test pool) when fixed
 
 
 def split_sizes(spec: DatasetSpec) -> tuple[int, int, int, int]:

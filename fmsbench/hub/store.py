@@ -370,6 +370,21 @@ class HubFile:
         self.close()
 
 
+def hub_files(folder: Path | str) -> list[Path]:
+    """The hub files in `folder` (*.h5, by name), leaving out other HDF5 files there such as imported zoos; an
+    unreadable .h5 stays in, so that using it says what is wrong with it."""
+    found = []
+    for path in sorted(Path(folder).glob("*.h5")):
+        try:
+            with h5py.File(path, "r") as h5:
+                if h5.attrs.get("schema") != SCHEMA_NAME:
+                    continue
+        except OSError:
+            pass
+        found.append(path)
+    return found
+
+
 def stored_recipe(path: Path | str) -> str | None:
     """The recipe text a hub file was built from, or None if `path` is not a readable hub."""
     try:

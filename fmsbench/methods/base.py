@@ -1,9 +1,11 @@
 """The method registry and the settings helper every method family uses.
 
 A method factory is `factory(seed: int, **overrides) -> Method`, registered under its CLI name with metadata:
-`summary` (the line `fmsbench methods` shows; default: the factory's docstring's first line) and
-`one_architecture` (True: the method only runs on hubs of one architecture). Settings are frozen dataclasses so that the
-trajectory file records every knob that shaped a run.
+`summary` (the line `fmsbench methods` shows; default: the factory's docstring's first line),
+`one_architecture` (True: the method only runs on hubs of one architecture) and `extra` with `requires` (the
+optional extra, e.g. "optuna", and the modules it provides: without them the method is listed but `--method all`
+skips it and naming it is a one-line error). Settings are frozen dataclasses so that the trajectory file records
+every knob that shaped a run.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from fmsbench.errors import FmsbenchError, UnknownNameError
+from fmsbench.extras import install_hint, missing
 from fmsbench.registry import Registry
 from fmsbench.replay.protocol import Method
 
 MethodFactory = Callable[..., Method]
-METHODS: Registry[MethodFactory] = Registry("method")
+METHODS: Registry[MethodFactory] = Registry("method", entry_points="fmsbench.methods")
 
 S = TypeVar("S")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -30,11 +33,20 @@ def describe(name: str) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
+def unavailable(name: str) -> str | None:
+    """Why method `name` cannot run in this environment (its optional extra is not installed), or None."""
+    meta = METHODS.meta(name)
+    if missing(tuple(meta.get("requires", ()))):
+        return f"needs the {meta['extra']} extra ({install_hint(meta['extra'])})"
+    return None
+
+
 def unsuitable(name: str, architectures: set[str]) -> str | None:
-    """Why method `name` cannot run on a hub of these architecture ids (e.g. an NFN needs one), or None."""
+    """Why method `name` cannot run here on a hub of these architecture ids (its extra is missing, or e.g. an NFN
+    needs one architecture), or None."""
     if METHODS.meta(name).get("one_architecture", False) and len(architectures) > 1:
         return "needs a hub of one architecture"
-    return None
+    return unavailable(name)
 
 
 def build_settings(cls: type[S], overrides: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> S:

@@ -26,6 +26,12 @@ _TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+def log_scaled(column: str, grid: list | np.ndarray) -> bool:
+    """Whether `column` is encoded on a log scale: lr, weight decay and batch size, unless the grid holds a value
+    <= 0 (which cannot be log-scaled: linear then)."""
+    return column in _TRANSFORMS and bool((np.asarray(grid, float) > 0).all())
+
+
 class HyperparameterEncoder:
     """Maps a configs table to a float32 matrix [config, feature] with every value in [0, 1].
 
@@ -50,10 +56,7 @@ class HyperparameterEncoder:
 
     @staticmethod
     def _transform(column: str, grid: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        transform = _TRANSFORMS.get(column)
-        if transform is None or (grid <= 0).any():  # a grid with 0 cannot be log-scaled: fall back to linear
-            return np.asarray
-        return transform
+        return _TRANSFORMS[column] if log_scaled(column, grid) else np.asarray
 
     @property
     def n_features(self) -> int:

@@ -23,7 +23,7 @@ class ModelFactory(Protocol):
                  dropout: float = 0.0) -> nn.Module: ...
 
 
-MODELS: Registry[ModelFactory] = Registry("architecture")
+MODELS: Registry[ModelFactory] = Registry("architecture", entry_points="fmsbench.architectures")
 C = TypeVar("C")
 
 

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from fmsbench.hub.benchmark import Benchmark
 from fmsbench.hub.store import HubFile
 from fmsbench.methods import METHODS
 from fmsbench.methods.base import unsuitable
+from fmsbench.plugins import load_plugins, loaded_files
 from fmsbench.replay.loop import replay
 from fmsbench.replay.trajectory import RunMeta, Trajectory, TrajectoryError, trajectory_path
 from fmsbench.version import __version__
@@ -35,7 +36,8 @@ ProgressCallback = Callable[[str, int], None]  # (run label, cumulative epochs s
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything that fixes one run's trajectory, plus where it goes."""
+    """Everything that fixes one run's trajectory, plus where it goes, plus the plugin files loaded when it was
+    made (the process that executes it loads them again: a plugin method must exist there too)."""
 
     method: str
     hub: str
@@ -47,6 +49,7 @@ class RunSpec:
     tau_budgets: tuple[int, ...]
     overrides: tuple[tuple[str, Any], ...]
     out: str
+    plugins: tuple[str, ...] = field(default_factory=loaded_files)
 
     @property
     def path(self) -> Path:
@@ -110,13 +113,8 @@ def resolve_methods(text: str, architectures: set[str]) -> tuple[list[str], dict
 
 
 def resolve_tasks(hub: HubFile, task: str | None) -> list[str]:
-    """None: the hub's only task (error if several); 'all': every task; else a comma list of task names."""
-    if task is None:
-        if len(hub.tasks) != 1:
-            raise FmsbenchError(f"hub {hub.path} has tasks {', '.join(hub.tasks)}; set task to one of them",
-                                parameters=("task",))
-        return list(hub.tasks)
-    if task.strip() == "all":
+    """None or 'all': every task of the hub; else a comma list of task names."""
+    if task is None or task.strip() == "all":
         return list(hub.tasks)
     chosen = [t.strip() for t in task.split(",") if t.strip()]
     for name in chosen:
@@ -214,6 +212,7 @@ class OpenBenchmarks:
 def execute(spec: RunSpec, on_progress: ProgressCallback | None = None,
             benchmarks: OpenBenchmarks | None = None) -> Trajectory:
     """Replay one run and write its trajectory atomically; `benchmarks` shares open hubs between runs."""
+    load_plugins(spec.plugins)
     owned = benchmarks is None
     benchmarks = OpenBenchmarks() if benchmarks is None else benchmarks
     try:

@@ -61,4 +61,4 @@ class WeightFeaturizer(nn.Module, ABC):
 
 
 FeaturizerFactory = Callable[..., WeightFeaturizer]  # (example_modules, **options) -> WeightFeaturizer
-FEATURIZERS: Registry[FeaturizerFactory] = Registry("featurizer")
+FEATURIZERS: Registry[FeaturizerFactory] = Registry("featurizer", entry_points="fmsbench.featurizers")

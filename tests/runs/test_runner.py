@@ -41,9 +41,8 @@ def test_tasks(two_task_hub: Path, synth_hub: Path) -> None:
     with HubFile(two_task_hub) as two, HubFile(synth_hub) as one:
         assert resolve_tasks(two, "all") == ["alpha", "beta"]
         assert resolve_tasks(one, None) == ["main"]
-        with pytest.raises(FmsbenchError, match="set task to one of them") as error:
-            resolve_tasks(two, None)
-        assert error.value.parameters == ("task",)
+        assert resolve_tasks(two, None) == ["alpha", "beta"]  # no task named: all of them
+        assert resolve_tasks(two, "beta") == ["beta"]
         with pytest.raises(FmsbenchError, match="its tasks are: alpha, beta"):
             resolve_tasks(two, "gamma")
 
