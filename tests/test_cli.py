@@ -98,3 +98,19 @@ def test_run_all_opens_the_hub_once_per_task_plus_once(tiny_ptm_hub: Path, tmp_p
     assert result.exit_code == 0, result.output
     assert "skipping fms-nfn-nocnn" in result.output and "22 runs written" in result.output  # 11 methods x 2 tasks
     assert opened == [tiny_ptm_hub] * 3  # planning, then each of the 2 tasks once for all 11 methods
+
+
+def test_run_bars_keep_each_runs_own_clock(capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+    from types import SimpleNamespace
+
+    from fmsbench.cli import run_progress
+
+    specs = [SimpleNamespace(label=label, budget=4) for label in ("ran", "queued")]
+    with run_progress(specs, {"queued": 2}) as on_progress:
+        time.sleep(1.1)  # the bars exist for a second before the first run reports
+        on_progress("ran", 1)
+        on_progress("ran", 4)
+    lines = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["ran"].endswith("4/4 epochs 0:00:00"), "a run's clock starts at its first report"
+    assert lines["queued"].endswith("0/2 epochs -:--:--"), "a queued run shows no time; its bar counts to 2"
