@@ -82,7 +82,7 @@ def test_bad_seeds_are_one_line(synth_hub: Path) -> None:
     assert "cannot read seeds" in _one_line_error(result, code=1)
 
 
-def test_run_all_opens_the_hub_once_per_task_plus_once(tiny_ptm_hub: Path, tmp_path: Path,
+def test_run_all_opens_the_hub_once_per_task_plus_twice(tiny_ptm_hub: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[Path] = []
     original = store.open_hub
@@ -97,7 +97,7 @@ def test_run_all_opens_the_hub_once_per_task_plus_once(tiny_ptm_hub: Path, tmp_p
                                  "--setting", "fit_steps=5", "--setting", "refine_steps=2"])
     assert result.exit_code == 0, result.output
     assert "skipping fms-nfn-nocnn" in result.output and "22 runs written" in result.output  # 11 methods x 2 tasks
-    assert opened == [tiny_ptm_hub] * 3  # planning, then each of the 2 tasks once for all 11 methods
+    assert opened == [tiny_ptm_hub] * 4  # planning, its review (sizes, chance), then each task once for all methods
 
 
 def test_run_bars_keep_each_runs_own_clock(capsys: pytest.CaptureFixture[str]) -> None:

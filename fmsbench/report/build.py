@@ -3,11 +3,14 @@ tables and (if asked) the figures. Renderers draw a `Report`; nothing here forma
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from fmsbench.build.recipe import RECIPES_DIR
 from fmsbench.errors import FmsbenchError, UnknownNameError
 from fmsbench.hub.headroom import Headroom, file_headroom, hub_warnings
 from fmsbench.hub.store import HubFile
@@ -68,13 +71,16 @@ def build_report(results_dir: Path, budgets: list[int], tau: bool = True, regret
 def report_of(trajectories: list[Trajectory], budgets: list[int], *, tau: bool = True, regret: bool = True,
               plots: Path | None = None, commands: list[str] | None = None) -> Report:
     """The report of `trajectories` at `budgets`, with figures written to `plots` unless it is None; `commands`
-    reproduce the runs (default: `fmsbench run` lines into results/)."""
+    reproduce the runs (default: `fmsbench run` lines into results/), after the `fmsbench build-hub` of every hub
+    built from a bundled recipe."""
     tests = rank_tests(trajectories, budgets, tau=tau, regret=regret)
     summary = summarise(trajectories, budgets, tau=tau, regret=regret)
     summary = pd.concat([summary, rank_rows(tests)], ignore_index=True) if tests else summary
     hubs, headroom, hub_caveats = _hubs(trajectories)
     caveats = hub_caveats + run_caveats(trajectories) + cell_caveats(summary)
-    protocol = protocol_of(trajectories, hubs, run_commands(trajectories, "results") if commands is None else commands)
+    builds = [h.build_command for h in hubs if h.build_command]
+    protocol = protocol_of(trajectories, hubs,
+                           builds + (run_commands(trajectories, "results") if commands is None else commands))
     report = Report(summary, tests, table_views(summary, tests), caveats, protocol, headroom,
                     trajectories=trajectories)
     if plots is not None:
@@ -97,7 +103,16 @@ def _hubs(trajectories: list[Trajectory]) -> tuple[list[HubFacts], dict[tuple[st
         headroom.update({(name, task): file_headroom(path, task) for task in sorted(fingerprints)})
         with HubFile(path) as hub:
             caveats += hub_warnings(hub, sorted(fingerprints))
+            facts[-1] = dataclasses.replace(facts[-1], build_command=_build_command(hub))
     return facts, headroom, caveats
+
+
+def _build_command(hub: HubFile) -> str:
+    """`fmsbench build-hub` of the bundled recipe the hub was built from ('' if its recipe is not bundled as is)."""
+    bundled = RECIPES_DIR / f"{hub.recipe_name}.toml"
+    if bundled.is_file() and bundled.read_text() == hub.recipe_text:
+        return shlex.join(["fmsbench", "build-hub", hub.recipe_name, "--out", str(hub.path.parent)])
+    return ""
 
 
 def _readable(path: str, fingerprints: dict[str, str]) -> str:

@@ -38,13 +38,22 @@ def setup_caveats(method: str, budget: int, tau_budgets: Iterable[int], settings
     return caveats
 
 
-def merge(items: Iterable[tuple[str, str]]) -> list[str]:
-    """(subject, caveat) pairs -> one line per caveat naming all its subjects: 'gp, dyhpo: budget 20 <= ...'."""
-    subjects: dict[str, list[str]] = {}
-    for subject, text in items:
-        if subject not in subjects.setdefault(text, []):
-            subjects[text].append(subject)
-    return [f"{', '.join(names)}: {text}" for text, names in subjects.items()]
+def merge(items: Iterable[tuple[str, str, str]]) -> list[str]:
+    """(who, where, caveat) triples -> one line per caveat: 'gp, dyhpo on hub/a, hub/b: budget 20 <= ...' when
+    every who shares it at every where, else each pair named."""
+    pairs: dict[str, list[tuple[str, str]]] = {}
+    for who, where, text in items:
+        if (who, where) not in pairs.setdefault(text, []):
+            pairs[text].append((who, where))
+    lines = []
+    for text, found in pairs.items():
+        whos, wheres = list(dict.fromkeys(w for w, _ in found)), list(dict.fromkeys(w for _, w in found))
+        if len(found) == len(whos) * len(wheres):
+            subject = f"{', '.join(whos)} on {', '.join(wheres)}"
+        else:
+            subject = ", ".join(f"{who} on {where}" for who, where in found)
+        lines.append(f"{subject}: {text}")
+    return lines
 
 
 def run_caveats(trajectories: list[Trajectory]) -> list[str]:
@@ -54,7 +63,7 @@ def run_caveats(trajectories: list[Trajectory]) -> list[str]:
         meta = t.meta
         for text in setup_caveats(meta.method, meta.budget, meta.tau_budgets, meta.settings, meta.n_configs,
                                   meta.max_epoch):
-            items.append((f"{meta.method} on {meta.hub_name}/{meta.task}", text))
+            items.append((meta.method, f"{meta.hub_name}/{meta.task}", text))
     return merge(items)
 
 
@@ -66,5 +75,5 @@ def cell_caveats(summary: pd.DataFrame) -> list[str]:
                                                                      sort=False):
         names = ", ".join(METRICS[m].name for m in dict.fromkeys(rows.metric))
         counts = ", ".join(sorted({f"n = {n} of {s}" for n, s in zip(rows.n, rows.seeds, strict=True)}))
-        items.append((f"{method} on {hub}/{task} at {budget} epochs", f"{names}: {counts} seeds ({missing})"))
+        items.append((method, f"{hub}/{task}", f"{names} at {budget} epochs: {counts} seeds ({missing})"))
     return merge(items)

@@ -17,7 +17,7 @@ from fmsbench.replay.trajectory import Trajectory
 from fmsbench.report.figures import Figure, pyplot, save
 from fmsbench.report.load import method_order
 
-LOG_SCALED = {"lr", "weight_decay", "batch_size"}
+MAX_TICKS = 20
 
 
 def _val(hub: HubFile, task: str) -> np.ndarray:
@@ -73,8 +73,9 @@ def plot_final_vs_hyperparameters(hub: HubFile, tasks: list[str], out: Path) -> 
                 axis.scatter(position[chosen], final[chosen], s=9, alpha=0.7, color=styles[arch], label=arch)
             axis.axhline(chance, color="black", linestyle=":", linewidth=1)
             labels = [hub.model_ids[int(v)] if name == "model" else f"{v:g}" for v in grid]
-            axis.set_xticks(range(len(grid)), labels, rotation=60 if name == "model" or len(grid) > 4 else 0,
-                            fontsize="x-small")
+            step = max(1, len(grid) // MAX_TICKS)  # a pool of 100 zoo models: every 5th label
+            axis.set_xticks(range(0, len(grid), step), labels[::step],
+                            rotation=60 if name == "model" or len(grid) > 4 else 0, fontsize="x-small")
             axis.set(title=f"{task}: {name}", ylabel="final validation accuracy" if col == 0 else None)
             axis.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()

@@ -31,7 +31,8 @@ def html_table(view: TableView, anchor: str) -> str:
         body.append(f"<tr><th scope=\"row\">{_e(name)}</th>{tds}</tr>")
     notes = "".join(f"<li>{_e(n)}</li>" for n in view.notes)
     return (f'<section class="table" id="{anchor}"><h3>{_e(view.title)}</h3><p class="caption">{_e(view.caption)}'
-            f'</p><table class="results"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+            f'</p><div class="wide"><table class="results"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
+            "</tbody></table></div>"
             + (f'<ul class="notes">{notes}</ul>' if notes else "") + "</section>")
 
 
@@ -112,7 +113,7 @@ table.results td {{ text-align: right; white-space: nowrap; }}
 table.results th, table.facts th {{ text-align: left; }} thead th {{ border-bottom: 2px solid #999; }}
 p.caption, figcaption, ul.notes {{ color: #444; font-size: 0.92em; max-width: 75em; }}
 .caveats {{ background: #fff6e0; border-left: 4px solid #e0a000; padding: 0.2em 1em; }}
-.warn {{ color: #a05a00; }} sup {{ color: #b00; }} img {{ max-width: 100%; }}
+.wide {{ overflow-x: auto; }} .warn {{ color: #a05a00; }} sup {{ color: #b00; }} img {{ max-width: 100%; }}
 figure {{ margin: 1.5em 0; }} pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }} dt {{ font-weight: bold; }}
 </style></head><body>
 {body}

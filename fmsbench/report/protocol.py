@@ -18,13 +18,14 @@ from fmsbench.version import __version__
 
 @dataclass(frozen=True)
 class HubFacts:
-    """A hub the runs replayed: its recorded path, each task's fingerprint, and whether this report could read it
-    (`note` says why not)."""
+    """A hub the runs replayed: its recorded path, each task's fingerprint, whether this report could read it
+    (`note` says why not) and the command that rebuilds it ('' unless it was built from a bundled recipe)."""
 
     name: str
     path: str
     fingerprints: dict[str, str]
     note: str = ""
+    build_command: str = ""
 
 
 @dataclass(frozen=True)

@@ -35,5 +35,5 @@ def review_plan(specs: list[RunSpec]) -> PlanReview:
             if key not in settings:
                 settings[key] = spec.settings()
             for text in setup_caveats(spec.method, spec.budget, spec.tau_budgets, settings[key], n_configs, max_epoch):
-                items.append((f"{spec.method} on {spec.hub_name}/{spec.task}", text))
+                items.append((spec.method, f"{spec.hub_name}/{spec.task}", text))
     return PlanReview(warnings + merge(items), epochs)

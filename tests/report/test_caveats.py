@@ -23,7 +23,8 @@ def test_setup_caveats() -> None:
     assert early[0].startswith("tau budget(s) 10 <= n_initial = 20") and "60 beyond the budget 50" in early[1]
     assert setup_caveats("random", 100000, [], {}, 48, 10) == [
         "budget 100000 is beyond what the task can spend (48 configs x 10 epochs = 480): the run stops at 480 epochs"]
-    assert merge([("a", "x"), ("b", "x"), ("a", "y")]) == ["a, b: x", "a: y"]
+    assert merge([("a", "t1", "x"), ("b", "t1", "x"), ("a", "t2", "x"), ("b", "t2", "x"), ("a", "t1", "y"),
+                  ("b", "t2", "y")]) == ["a, b on t1, t2: x", "a on t1, b on t2: y"]
 
 
 def test_run_warns_before_and_report_after(two_task_hub: Path, tmp_path: Path) -> None:
@@ -33,7 +34,7 @@ def test_run_warns_before_and_report_after(two_task_hub: Path, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     warnings = " ".join(result.stderr.split())
     assert "gp on duo/alpha: tau budget(s) 3 <= n_initial = 5" in warnings
-    assert "random on duo/alpha, gp on duo/alpha: budget 60 is beyond what the task can spend (12 configs x 4 " \
+    assert "random, gp on duo/alpha: budget 60 is beyond what the task can spend (12 configs x 4 " \
            "epochs = 48): the run stops at 48 epochs" in warnings
     assert "48/48 epochs" in result.stdout  # bars count to what the run can spend
     run = Trajectory.load(tmp_path / "duo" / "alpha" / "gp" / "seed0.json")

@@ -29,7 +29,8 @@ def test_a_missing_seed_is_counted_marked_and_explained(short_of_a_seed: Path) -
     assert (full.n, full.seeds, full.missing) == (3, 3, "")
     text = render_markdown(report)
     assert "† gp, duo/beta @ 8: n = 2 of 3 seeds (seed 2: not run)" in text
-    assert any("gp on duo/beta at 8 epochs" in c and "n = 2 of 3" in c for c in report.caveats)
+    assert any(c.startswith("gp on duo/beta: ") and "at 8 epochs: n = 2 of 3 seeds (seed 2: not run)" in c
+               for c in report.caveats)
 
 
 def test_reasons_for_missing_values(results: Path) -> None:
