@@ -296,7 +296,8 @@ def report_command(
         console.print(reporting.definitions_text(), highlight=False, soft_wrap=True)
     else:  # another format, or piped: full-width text rather than tables cut to the terminal's 80 columns
         typer.echo(renderer(result), nl=False)
-    warn(result.caveats)
+    if fmt == "csv":  # the one format without its caveats
+        warn(result.caveats)
     for path in [*result.plots, *files, *([html] if html else [])]:
         err_console.print(f"wrote [green]{path}[/]", soft_wrap=True)
 

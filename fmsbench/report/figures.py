@@ -86,20 +86,20 @@ def plot_regret_epochs(groups: dict[RunKey, list[Trajectory]], hub: str, out: Pa
     tasks = sorted({t for h, t, _ in groups if h == hub})
     figure, axes = _subplots(len(tasks))
     styles = method_styles(method_order({m for _, _, m in groups}))
-    seeds = set()
+    counts = set()
     for axis, task in zip(axes[0], tasks, strict=True):
         methods = method_order({m for h, t, m in groups if (h, t) == (hub, task)})
         grid = np.arange(1, max(r.meta.budget for m in methods for r in groups[(hub, task, m)]) + 1)
         for method in methods:
             runs = groups[(hub, task, method)]
-            seeds.add(len(runs))
+            counts.add(len(runs))
             rows = np.array([np.where(grid <= r.meta.budget,
                                       values_at_budgets(r.column("cum_epochs"), r.column("regret"), grid), np.nan)
                              for r in runs])
             _mean_and_seeds(axis, grid, rows, styles[method], method)
         _regret_axis(axis, f"{hub} / {task}", "cumulative epochs")
     _legend(figure, axes)
-    caption = (f"Regret against cumulative epochs on {hub}, one panel per task: each of {_counts(seeds)} seeds as a "
+    caption = (f"Regret against cumulative epochs on {hub}, one panel per task: each of {_counts(counts)} seeds as a "
                f"thin line, their mean as a thick one (from the epoch by which every seed has finished a step). The y "
                f"axis is linear below {LINEAR_BELOW:g} and logarithmic above, so regret 0 (the hub's best config "
                "found) lies on the x axis. Dashed: the -nocnn ablation of the method of the same colour.")

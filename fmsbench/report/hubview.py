@@ -58,7 +58,7 @@ def plot_final_vs_hyperparameters(hub: HubFile, tasks: list[str], out: Path) -> 
     archs = sorted(configs["arch"].unique())
     styles = {arch: f"C{index}" for index, arch in enumerate(archs)}
     plt = pyplot()
-    figure, axes = plt.subplots(len(tasks), len(names), figsize=(2.7 * len(names) + 1.2, 2.5 * len(tasks)),
+    figure, axes = plt.subplots(len(tasks), len(names), figsize=(2.9 * len(names) + 1.2, 2.9 * len(tasks)),
                                 squeeze=False, sharey="row", layout="constrained")
     jitter = np.random.default_rng(0).uniform(-0.12, 0.12, len(configs))  # seeded: the same figure every time
     for row, task in enumerate(tasks):

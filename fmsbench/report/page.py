@@ -30,7 +30,7 @@ def html_table(view: TableView, anchor: str) -> str:
                       f"{f'<sup>{_e(c.marks)}</sup>' if c.marks else ''}</td>" for c in cells)
         body.append(f"<tr><th scope=\"row\">{_e(name)}</th>{tds}</tr>")
     notes = "".join(f"<li>{_e(n)}</li>" for n in view.notes)
-    return (f'<section class="table" id="{anchor}"><h3>{_e(view.title)}</h3><p class="caption">{_e(view.caption)}'
+    return (f'<section id="{anchor}" class="table"><h3>{_e(view.title)}</h3><p class="caption">{_e(view.caption)}'
             f'</p><div class="wide"><table class="results"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
             "</tbody></table></div>"
             + (f'<ul class="notes">{notes}</ul>' if notes else "") + "</section>")
@@ -86,7 +86,7 @@ def render_html(report: Report, title: str, description: str = "", recipe: str =
     parts.append(_protocol(report.protocol))
     room = headroom_view(report.headroom)
     if room is not None:
-        parts.append('<section id="headroom"><h2>Headroom</h2>' + html_table(room, "headroom-table") + "</section>")
+        parts.append(html_table(room, "headroom"))
     parts.append(f'<section id="results"><h2>Results</h2><p class="caption">{_e(legend(report.summary))}</p>'
                  + "".join(html_table(view, f"table-{view.metric}") for view in report.tables) + "</section>")
     if report.figures:

@@ -150,4 +150,4 @@ def headroom_view(headroom: dict[tuple[str, str], Headroom]) -> TableView | None
                "@k = tau(val at epoch k, final val); hp = tau of a random forest on the hyperparameters given the "
                "finals of 20 random configs (mean over 10 draws) or of all configs (5-fold); – = undefined (too "
                "few configs or epochs). Read a method's tau against these.")
-    return TableView("headroom", "Headroom: what the data allow", caption, HEADROOM_COLUMNS, rows)
+    return TableView("headroom", "Headroom: what the data of each task allow", caption, HEADROOM_COLUMNS, rows)

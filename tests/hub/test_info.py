@@ -13,7 +13,7 @@ def test_hub_info_shows_models_tasks_and_headroom(tiny_ptm_hub: Path) -> None:
     result = runner.invoke(app, ["hub", "info", str(tiny_ptm_hub)])
     assert result.exit_code == 0, result.output
     for word in ("ptm-tiny", "cnn-s-seed0", "vit-s-seed0", "digits", "shapes", "8 configs", "at chance",
-                 "flat curves", "Headroom: what the data allow", "noise ceiling", "ptm-tiny/digits"):
+                 "flat curves", "Headroom: what the data of each task allow", "noise ceiling", "ptm-tiny/digits"):
         assert word in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) > 100, "piped tables keep their width"
     assert "…" not in result.stdout

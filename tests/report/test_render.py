@@ -39,7 +39,7 @@ def test_table_format_is_full_width_when_piped(results: Path) -> None:
     assert "duo/alpha" in output and "duo/beta" in output and "±" in output
     assert "y* = best validation accuracy" in output  # definitions are printed
     assert "…" not in output and max(len(line) for line in output.splitlines()) > 120  # nothing cut to 80 columns
-    assert "Headroom: what the data allow" in output and "Lower is better" in output and "Higher is better" in output
+    assert "Headroom: what the data of each task allow" in output and "Lower is better" in output and "Higher is better" in output
 
 
 def test_markdown_format(results: Path) -> None:
