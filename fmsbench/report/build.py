@@ -3,7 +3,6 @@ tables and (if asked) the figures. Renderers draw a `Report`; nothing here forma
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,14 +95,13 @@ def _hubs(trajectories: list[Trajectory]) -> tuple[list[HubFacts], dict[tuple[st
         runs = [t for t in trajectories if t.meta.hub_name == name]
         fingerprints = {t.meta.task: t.meta.hub_fingerprint for t in runs}
         path = runs[0].meta.hub_path
-        note = _readable(path, fingerprints)
-        facts.append(HubFacts(name, path, dict(sorted(fingerprints.items())), note))
-        if note:
-            continue
-        headroom.update({(name, task): file_headroom(path, task) for task in sorted(fingerprints)})
-        with HubFile(path) as hub:
-            caveats += hub_warnings(hub, sorted(fingerprints))
-            facts[-1] = dataclasses.replace(facts[-1], build_command=_build_command(hub))
+        note, build = _readable(path, fingerprints), ""
+        if not note:
+            headroom.update({(name, task): file_headroom(path, task) for task in sorted(fingerprints)})
+            with HubFile(path) as hub:
+                caveats += hub_warnings(hub, sorted(fingerprints))
+                build = _build_command(hub)
+        facts.append(HubFacts(name, path, dict(sorted(fingerprints.items())), note, build))
     return facts, headroom, caveats
 
 
@@ -139,11 +137,10 @@ def _figures(report: Report, out: Path, *, tau: bool, regret: bool) -> list[Figu
             figures += [plot_regret_epochs(groups, hub, out), plot_regret_seconds(groups, hub, out)]
         if tau:
             figures.append(plot_tau_budget(groups, hub, surrogates, report.headroom, out))
-    for test_metric in ("regret", "tau"):
-        tested = [t for t in report.tests if t.metric == test_metric]
-        if test_metric == "regret" and tested:
-            figures.append(plot_rank_epochs(groups, list(tested[0].ranks.index), out))
-        figures.append(plot_critical_difference(report.tests, test_metric, out))
+    ranked = next((t for t in report.tests if t.metric == "regret"), None)
+    if ranked is not None:
+        figures.append(plot_rank_epochs(groups, list(ranked.ranks.index), out))
+    figures += [plot_critical_difference(report.tests, metric, out) for metric in ("regret", "tau")]
     for facts in report.protocol.hubs:
         if facts.note:
             continue

@@ -117,40 +117,41 @@ def summarise(trajectories: list[Trajectory], budgets: list[int], tau: bool = Tr
     groups = group_runs(trajectories)
     surrogates = surrogate_methods(trajectories)
     metrics = ([*TAU_METRICS.values()] if tau else []) + (list(REGRET_METRICS) if regret else [])
-    rows = []
+    rows: list[dict] = []
     for hub, task in task_keys(trajectories):
         methods = method_order({m for h, t, m in groups if (h, t) == (hub, task)})
         seeds = sorted({run.meta.seed for m in methods for run in groups[(hub, task, m)]})
         for metric in metrics:
             for budget in budgets:
                 values: dict[str, dict[int, float]] = {}
+                column = []
                 for method in methods:
-                    runs = {run.meta.seed: run for run in groups[(hub, task, method)]}
                     if metric in TAU_METRICS.values() and method not in surrogates:
                         continue
-                    found = {s: run_value(metric, run, budget) for s, run in runs.items()}
+                    found = {run.meta.seed: run_value(metric, run, budget) for run in groups[(hub, task, method)]}
+                    values[method] = {s: value for s, (value, _) in found.items()}
                     reasons = {s: found[s][1] if s in found else "not run" for s in seeds}
-                    values[method] = {s: v for s, (v, _) in found.items()}
                     mean, sem, n = mean_and_sem(list(values[method].values()))
-                    rows.append([metric, hub, task, method, budget, mean, sem, n, len(seeds), False, math.nan,
-                                 _missing({s: r for s, r in reasons.items() if r}, seeds)])
-                _mark_best(rows, values, METRICS[metric].higher_is_better)
+                    column.append({"metric": metric, "hub": hub, "task": task, "method": method, "budget": budget,
+                                   "mean": mean, "sem": sem, "n": n, "seeds": len(seeds), "best": False,
+                                   "p_vs_best": math.nan,
+                                   "missing": _missing({s: r for s, r in reasons.items() if r}, seeds)})
+                _mark_best(column, values, METRICS[metric].higher_is_better)
+                rows += column
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _mark_best(rows: list[list], values: dict[str, dict[int, float]], higher_is_better: bool) -> None:
-    """Set `best` and `p_vs_best` on the column's rows just appended (one per method in `values`)."""
-    column = rows[len(rows) - len(values):]
-    means = [row[5] for row in column]
-    finite = [m for m in means if math.isfinite(m)]
+def _mark_best(column: list[dict], values: dict[str, dict[int, float]], higher_is_better: bool) -> None:
+    """Set `best` and `p_vs_best` on the rows of one column (one per method in `values`)."""
+    finite = [row["mean"] for row in column if math.isfinite(row["mean"])]
     if not finite:
         return
     top = max(finite) if higher_is_better else min(finite)
-    best = next(row[3] for row in column if row[5] == top)
+    best = next(row["method"] for row in column if row["mean"] == top)
     p_values = versus_best(values, best)
     for row in column:
-        row[9] = row[5] == top
-        row[10] = p_values.get(row[3], math.nan)
+        row["best"] = row["mean"] == top
+        row["p_vs_best"] = p_values.get(row["method"], math.nan)
 
 
 def rank_tests(trajectories: list[Trajectory], budgets: list[int], tau: bool = True,
@@ -194,7 +195,9 @@ def rank_rows(tests: list[RankTest]) -> pd.DataFrame:
     for test in tests:
         name = next(rank for rank, ranked in RANKED.items() if ranked == test.metric)
         for method, rank in test.ranks.items():
-            p = test.pairwise.loc[method, test.best] if method != test.best else math.nan
-            rows.append([name, "", "", method, test.budget, float(rank), math.nan, test.n_blocks, test.n_blocks,
-                         method == test.best, float(p), ""])
+            rows.append({"metric": name, "hub": "", "task": "", "method": method, "budget": test.budget,
+                         "mean": float(rank), "sem": math.nan, "n": test.n_blocks, "seeds": test.n_blocks,
+                         "best": method == test.best,
+                         "p_vs_best": math.nan if method == test.best else float(test.pairwise.loc[method, test.best]),
+                         "missing": ""})
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -37,10 +37,11 @@ def test_flat_curves_and_chance_warnings(tmp_path: Path) -> None:
 
 
 def test_hyperparameter_ceiling_reads_hyperparameters(tmp_path: Path) -> None:
-    with HubFile(make_synthetic_hub(tmp_path / "s.h5", n_configs=120)) as hub:
-        room, again = task_headroom(hub, "main"), task_headroom(hub, "main")
+    with HubFile(make_synthetic_hub(tmp_path / "s.h5", n_configs=80)) as hub:
+        room = task_headroom(hub, "main")
         x = np.stack([np.log10(hub.configs.lr), np.log10(hub.configs.weight_decay)], axis=1)
-    assert room == again  # seeded
     assert room.hp_ceiling_all > 0.5 and room.hp_ceiling_few > 0.3  # final acc is a smooth function of lr, wd
-    noise = np.random.default_rng(0).normal(size=120)
-    assert abs(all_configs_ceiling(x, noise)) < 0.2 and abs(few_configs_ceiling(x, noise)) < 0.2
+    noise = np.random.default_rng(0).normal(size=80)
+    unrelated = all_configs_ceiling(x, noise)
+    assert abs(unrelated) < 0.2 and all_configs_ceiling(x, noise) == unrelated  # no signal, seeded
+    assert abs(few_configs_ceiling(x, noise)) < 0.2
