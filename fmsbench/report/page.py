@@ -21,17 +21,16 @@ def _e(text: object) -> str:
     return html.escape(str(text))
 
 
-def html_table(view: TableView, anchor: str) -> str:
-    label = "method" if view.metric != "headroom" else "hub/task"
-    head = "".join(f"<th>{_e(c)}</th>" for c in [label, *view.columns])
+def html_table(view: TableView, anchor: str, heading: str = "h3") -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in [view.row_label, *view.columns])
     body = []
     for name, cells in view.rows:
         tds = "".join(f"<td>{'<strong>' if c.best else ''}{_e(c.text)}{'</strong>' if c.best else ''}"
                       f"{f'<sup>{_e(c.marks)}</sup>' if c.marks else ''}</td>" for c in cells)
         body.append(f"<tr><th scope=\"row\">{_e(name)}</th>{tds}</tr>")
     notes = "".join(f"<li>{_e(n)}</li>" for n in view.notes)
-    return (f'<section id="{anchor}" class="table"><h3>{_e(view.title)}</h3><p class="caption">{_e(view.caption)}'
-            f'</p><div class="wide"><table class="results"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
+    return (f'<section id="{anchor}" class="table"><{heading}>{_e(view.title)}</{heading}>'
+            f'<p class="caption">{_e(view.caption)}</p><div class="wide"><table class="results"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
             "</tbody></table></div>"
             + (f'<ul class="notes">{notes}</ul>' if notes else "") + "</section>")
 
@@ -86,7 +85,7 @@ def render_html(report: Report, title: str, description: str = "", recipe: str =
     parts.append(_protocol(report.protocol))
     room = headroom_view(report.headroom)
     if room is not None:
-        parts.append(html_table(room, "headroom"))
+        parts.append(html_table(room, "headroom", heading="h2"))
     parts.append(f'<section id="results"><h2>Results</h2><p class="caption">{_e(legend(report.summary))}</p>'
                  + "".join(html_table(view, f"table-{view.metric}") for view in report.tables) + "</section>")
     if report.figures:

@@ -26,7 +26,7 @@ def rich_table(view: TableView) -> RenderableType:
     """The title, the table (the best cell of each column in bold), its caption and notes; title and caption are
     paragraphs of their own, so they wrap at the output's width rather than the table's."""
     table = Table()
-    table.add_column("method" if view.metric != "headroom" else "hub/task", style="bold")
+    table.add_column(view.row_label, style="bold")
     for column in view.columns:
         table.add_column(column.replace(" @ ", "\n") + (" epochs" if " @ " in column else ""), justify="right")
     for label, cells in view.rows:
@@ -73,7 +73,7 @@ def _md(text: str) -> str:
 
 
 def _markdown_table(view: TableView) -> str:
-    header = ["method" if view.metric != "headroom" else "hub/task", *view.columns]
+    header = [view.row_label, *view.columns]
     lines = [f"| {' | '.join(map(_md, header))} |", f"|{'|'.join(['---'] + ['---:'] * len(view.columns))}|"]
     for label, cells in view.rows:
         texts = [f"**{_md(c.text)}**{c.marks}" if c.best else _md(c.text) + c.marks for c in cells]

@@ -38,6 +38,7 @@ class TableView:
     columns: list[str]
     rows: list[tuple[str, list[Cell]]]
     notes: list[str] = field(default_factory=list)
+    row_label: str = "method"
 
 
 def _value(mean: float, sem: float, n: int, digits: int) -> str:
@@ -150,4 +151,5 @@ def headroom_view(headroom: dict[tuple[str, str], Headroom]) -> TableView | None
                "@k = tau(val at epoch k, final val); hp = tau of a random forest on the hyperparameters given the "
                "finals of 20 random configs (mean over 10 draws) or of all configs (5-fold); – = undefined (too "
                "few configs or epochs). Read a method's tau against these.")
-    return TableView("headroom", "Headroom: what the data of each task allow", caption, HEADROOM_COLUMNS, rows)
+    return TableView("headroom", "Headroom: what the data of each task allow", caption, HEADROOM_COLUMNS, rows,
+                     row_label="hub/task")
