@@ -87,6 +87,20 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def show(*renderables: Any) -> None:
+    """Print to stdout: in a terminal at its width; piped into a file or another program, at the content's own
+    width (tables are never cut to 80 columns)."""
+    target = console if console.is_terminal else Console(width=100_000, file=console.file, highlight=False)
+    for renderable in renderables:
+        target.print(renderable)
+
+
+def warn(lines: list[str]) -> None:
+    """Caveats on stderr, one per line, so piped tables stay clean."""
+    for line in lines:
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+
+
 @contextlib.contextmanager
 def build_progress() -> Iterator[Callable[[Any], None]]:
     """A bar per build phase (pretrain, finetune), or log lines when output is not a terminal; yields the callback
@@ -110,24 +124,33 @@ def build_progress() -> Iterator[Callable[[Any], None]]:
 
 
 @contextlib.contextmanager
-def run_progress(specs: list[Any]) -> Iterator[Callable[[str, int], None]]:
-    """A bar per run (epochs spent of its budget; run_all fills the bars of finished runs at once); yields the
-    progress callback."""
+def run_progress(specs: list[Any], epochs: dict[str, int] | None = None) -> Iterator[Callable[[str, int], None]]:
+    """A bar per run: epochs spent of what it will spend (`epochs`, default its budget), and the run's own elapsed
+    time, counted from its first report (a queued run shows none; run_all reports finished runs as done before
+    anything runs); or log lines when output is not a terminal. Yields the progress callback."""
+    totals = epochs or {}
     if not console.is_terminal:
         log, spent = LogLines(lambda line: console.print(line, highlight=False, soft_wrap=True)), {}
-        total = sum(spec.budget for spec in specs)
+        total = sum(totals.get(spec.label, spec.budget) for spec in specs)
 
-        def on_progress(label: str, done: int) -> None:
+        def log_progress(label: str, done: int) -> None:
             spent[label] = done
             log.update("runs", sum(spent.values()), total, "epochs replayed")
 
-        yield on_progress
+        yield log_progress
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
                TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        bars = {spec.label: progress.add_task(spec.label, total=spec.budget) for spec in specs}
-        yield lambda label, done: progress.update(bars[label], completed=done)
+        bars = {spec.label: progress.add_task(spec.label, total=totals.get(spec.label, spec.budget), start=False)
+                for spec in specs}
+
+        def on_progress(label: str, done: int) -> None:
+            if not progress.tasks[bars[label]].started:
+                progress.start_task(bars[label])
+            progress.update(bars[label], completed=done)
+
+        yield on_progress
 
 
 def print_built(report: Any) -> None:
@@ -201,13 +224,19 @@ def build_hub_command(
 
 @hub_app.command("info")
 @friendly_errors
-def hub_info_command(hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")]) -> None:
-    """Summarise a hub: models, configs, tasks, epochs, accuracy ranges, size on disk."""
+def hub_info_command(
+    hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")],
+    headroom: Annotated[bool, typer.Option(help="Compute each task's headroom (tau ceilings; seconds per task).")] = True,
+) -> None:
+    """Summarise a hub: models, configs, tasks, epochs, accuracy ranges, size on disk, what its data allow (headroom)
+    and what is degenerate about it (configs at chance, flat curves, pretrained models at chance)."""
     from rich.table import Table
 
     from fmsbench.hub.info import summarize_hub
+    from fmsbench.report import rich_table
+    from fmsbench.report.tables import headroom_view
 
-    summary = summarize_hub(hub)
+    summary = summarize_hub(hub, headroom=headroom)
     console.print(
         f"[bold]{summary.path}[/]  recipe [cyan]{summary.recipe_name}[/] ({summary.kind}), "
         f"{summary.n_configs} configs, {len(summary.models)} models, weights {summary.weights_dtype}, "
@@ -216,14 +245,19 @@ def hub_info_command(hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")
     )
     models = Table("model", "arch", "size", "parameters", "pretrain val acc", title="pretrained pool")
     for m in summary.models:
-        models.add_row(m["id"], m["arch"], m["size"], f"{m['parameters']:,}", f"{m['pretrain_val_acc']:.3f}")
-    console.print(models)
+        models.add_row(m["id"], m["arch"], m["size"], f"{m['parameters']:,}",
+                       f"{m['pretrain_val_acc']:.3f}" + (" (at chance)" if m["at_chance"] else ""))
     tasks = Table("task", "dataset", "epochs", "train/val/test", "final val acc min / median / max", "best test acc",
-                  title="fine-tuning tasks")
+                  "at chance", "flat curves", title="fine-tuning tasks")
     for t in summary.tasks:
         tasks.add_row(t.name, t.dataset, str(t.max_epoch), f"{t.n_train}/{t.n_val}/{t.n_test}",
-                      f"{t.final_val_min:.3f} / {t.final_val_median:.3f} / {t.final_val_max:.3f}", f"{t.best_test:.3f}")
-    console.print(tasks)
+                      f"{t.final_val_min:.3f} / {t.final_val_median:.3f} / {t.final_val_max:.3f}", f"{t.best_test:.3f}",
+                      f"{t.at_chance:.0%}", f"{t.flat:.0%}")
+    show(models, tasks)
+    view = headroom_view({(summary.recipe_name, room.task): room for room in summary.headroom})
+    if view is not None:
+        show(rich_table(view))
+    warn(summary.warnings)
 
 
 @hub_app.command("export")
@@ -259,7 +293,7 @@ def methods_command(plugin: PluginOption = None) -> None:
         missing = unavailable(name)
         what = escape(describe(name)) + (f" [yellow]({escape(missing)})[/]" if missing else "")
         table.add_row(name, escape(METHODS.origin(name)), what)
-    console.print(table)
+    show(table)
 
 
 @app.command("run")
@@ -292,7 +326,8 @@ def run_command(
         console.print(f"hubs: {', '.join(map(str, plan.hubs))}")
     for name, reason in plan.skipped.items():
         console.print(f"[yellow]skipping {name}[/]: it {reason}")
-    with run_progress(plan.specs) as on_progress:
+    warn(plan.review.warnings)
+    with run_progress(plan.specs, plan.review.epochs) as on_progress:
         outcome = run_all(plan.specs, jobs, on_progress, executor=executor, address=address)
     console.print(f"[green]{len(outcome.written)} runs written[/], {len(outcome.skipped)} already finished; "
                   f"results in {out}")
@@ -305,33 +340,42 @@ def report_command(
     tau: Annotated[bool, typer.Option("--tau", help="Kendall's tau table (default: tau and regret).")] = False,
     regret: Annotated[bool, typer.Option("--regret", help="Regret tables (default: tau and regret).")] = False,
     budgets: Annotated[str | None, typer.Option(help="Cumulative budgets (epochs) for the table columns (default: those the runs reached: their tau budgets and the epochs they spent).")] = None,
-    plot: Annotated[bool, typer.Option("--plot", help="Write regret plots (PNG).")] = False,
+    plot: Annotated[bool, typer.Option("--plot", help="Write the figures (PNG).")] = False,
     fmt: Annotated[ReportFormat, typer.Option("--format", help="table, markdown, csv or json.")] = "table",
-    out: Annotated[Path | None, typer.Option(help="Folder for plots (default RESULTS/plots).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for figures (default RESULTS/plots).")] = None,
     method: Annotated[str | None, typer.Option(help="Only these methods (comma-separated).")] = None,
-    html: Annotated[Path | None, typer.Option(help="Also write one self-contained HTML page (tables, plots) here.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write one self-contained HTML page (tables, figures) here.")] = None,
+    export: Annotated[Path | None, typer.Option(help="Also write summary.csv and every run's steps (steps.csv, steps.parquet) to this folder.")] = None,
 ) -> None:
-    """Tables of Kendall's tau and regret (mean ± standard error over seeds) and regret plots."""
+    """Tables of Kendall's tau and regret (mean ± standard error (n) over seeds), ranks with significance tests,
+    each task's headroom, caveats, figures and the results page."""
+    import shlex
+
     from fmsbench import report as reporting
     from fmsbench.runs.runner import parse_int_list
 
     renderer = reporting.RENDERERS.get(fmt)
     both = not (tau or regret)
-    result = reporting.build_report(results, None if budgets is None else parse_int_list(budgets, "budgets"), tau=tau or both,
+    words = ["fmsbench", "report", str(results), *(["--budgets", budgets] if budgets else []),
+             *(["--tau"] if tau else []), *(["--regret"] if regret else []), *(["--method", method] if method else []),
+             *(["--html", str(html)] if html else []), *(["--export", str(export)] if export else [])]
+    result = reporting.build_report(results, None if budgets is None else parse_int_list(budgets, "budgets"),
+                                    tau=tau or both,
                                     regret=regret or both, plot=plot or html is not None, out=out,
-                                    methods=[m.strip() for m in method.split(",") if m.strip()] if method else None)
+                                    methods=[m.strip() for m in method.split(",") if m.strip()] if method else None,
+                                    report_command=shlex.join(words))
+    files = reporting.write_exports(result, export) if export is not None else []
     if html is not None:
-        write_text_atomic(html, reporting.render_html(result, f"fmsbench results: {results}"))
+        write_text_atomic(html, reporting.render_html(result, f"fmsbench results: {results}", files=files))
     if fmt == "table" and console.is_terminal:
-        for table in reporting.rich_tables(result):
-            console.print(table)
+        show(*reporting.rich_tables(result))
         console.print(reporting.definitions_text(), highlight=False, soft_wrap=True)
     else:  # another format, or piped: full-width text rather than tables cut to the terminal's 80 columns
         typer.echo(renderer(result), nl=False)
-    for note in result.notes:
-        err_console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
-    for path in [*result.plots, *([html] if html else [])]:
-        err_console.print(f"wrote [green]{path}[/]")
+    if fmt == "csv":  # the one format without its caveats
+        warn(result.caveats)
+    for path in [*result.plots, *files, *([html] if html else [])]:
+        err_console.print(f"wrote [green]{path}[/]", soft_wrap=True)
 
 
 zoo_app = typer.Typer(help="Import model zoos as pretrained pools for Simple CNN hubs.", no_args_is_help=True)
@@ -382,7 +426,7 @@ def experiment_command(
         table = Table("experiment", "what it is")
         for bundled in experiment_names():
             table.add_row(bundled, load_experiment(bundled).description)
-        console.print(table)
+        show(table)
         return
     experiment = load_experiment(name)
 
@@ -396,17 +440,20 @@ def experiment_command(
     if not report_only:
         with contextlib.ExitStack() as stack:
             def on_arm(arm: Any, specs: list[Any]) -> Callable[[str, int], None]:
+                from fmsbench.runs.review import review_plan
+
                 stack.close()
                 console.print(f"arm [cyan]{arm.label or arm.hub}[/]: {len(specs)} runs")
-                return stack.enter_context(run_progress(specs))
+                review = review_plan(specs)
+                warn(review.warnings)
+                return stack.enter_context(run_progress(specs, review.epochs))
 
             outcome = run_experiment(experiment, results, hubs, jobs=jobs, executor=executor, address=address,
                                      ensure_hub=ensure_hub, on_arm=on_arm)
         console.print(f"[green]{outcome.written} runs written[/], {outcome.skipped} already finished")
     written = write_experiment_report(experiment, results)
-    for table in reporting.rich_tables(written.report):
-        console.print(table)
-    console.print(f"report: [green]{written.html}[/] (also {written.markdown.name}, {written.csv.name}"
+    show(*reporting.rich_tables(written.report))
+    console.print(f"report: [green]{written.html}[/] (also {', '.join(p.name for p in written.files)}"
                   f"{', plots/' if written.report.plots else ''} in {written.html.parent})", soft_wrap=True)
 
 
@@ -444,7 +491,7 @@ def check_command(
         now = "–" if c.current is None else f"{c.current:.4f}"
         change = "–" if c.current is None else f"{c.delta:+.4f}"
         table.add_row(*map(Text, c.key), f"{c.baseline:.4f}", now, change, f"[{colours[c.status]}]{c.status}[/]")
-    console.print(table)
+    show(table)
     if outcome.regressions:
         console.print(f"[bold red]{len(outcome.regressions)} regression(s)[/] against {baseline}; if the change is "
                       f"intended, record a new baseline with `fmsbench check --baseline {baseline} --update`")

@@ -12,6 +12,13 @@
   surrogate) and the next-epoch tau (each unfinished config's prediction at its next epoch b_c + 1 against its
   true validation accuracy there).
 
+- Headroom of a hub task (what the data allow, `fmsbench.hub.headroom`): noise ceiling = tau(final val, final
+  test) over configs; curve ceiling = tau(val at epoch k, final val), k = 1, 3; hyperparameter ceiling = tau of a
+  cross-validated regressor on the hyperparameters given the finals of N random configs (N = 20, all); share of
+  configs within 0.5% / 1% of y*; share at chance (`at_chance`).
+- Significance: over tasks x seeds, the Friedman test on ranks with Nemenyi's post-hoc test (critical-difference
+  diagram); per table cell, the Wilcoxon signed-rank test against the column's best over paired seeds, Holm-corrected.
+
 "Observed by B" counts a step once it is fully paid: the value at B is the one after the last step whose
 cumulative epochs are <= B (the replay loop truncates the last step so the run ends exactly at its budget).
 """
@@ -26,6 +33,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
+CHANCE_FACTOR = 1.5  # at chance: accuracy <= CHANCE_FACTOR / classes
+FLAT_SPAN = 0.01  # a flat curve moves by less than this over epochs 1..max
+NEAR_BEST = (0.005, 0.01)  # "within 0.5% / 1% of y*", in accuracy
+ALPHA = 0.05  # significance level of every test in the reports
+FEW_CONFIGS, FEW_DRAWS, CV_FOLDS, FOREST_TREES = 20, 10, 5, 100  # the hyperparameter ceiling's protocol
+
 DEFINITIONS: dict[str, str] = {
     "regret": "y* - (best validation accuracy observed by cumulative budget B); y* = best validation accuracy "
               "of any config at any epoch in the hub.",
@@ -39,8 +52,35 @@ DEFINITIONS: dict[str, str] = {
                     "their true final validation accuracy, the others by the surrogate; over all configs.",
     "next-epoch tau": "each unfinished config's predicted validation accuracy at its next epoch (b_c + 1) against "
                       "the true value there, over the configs not finished at B.",
-    "aggregation": "mean ± standard error over seeds; average rank = mean over tasks of each method's rank "
-                   "(1 = lowest mean regret) at a budget.",
+    "aggregation": "mean ± standard error over seeds, with n = the seeds whose value is defined.",
+    "average rank": "each (task, seed) ranks the methods run on every task (1 = best: lowest regret, highest tau; "
+                    "ties share the mean rank; regret before a method's first finished step counts as the worst); "
+                    "the average over these blocks.",
+    "significance (ranks)": f"Friedman test over the (task, seed) blocks, then Nemenyi's post-hoc test: two methods "
+                            f"differ when their average ranks differ by more than the critical difference (alpha "
+                            f"{ALPHA:g}).",
+    "significance (cells)": f"per table column, two-sided Wilcoxon signed-rank test of each method against the "
+                            f"column's best over the seeds both have, Holm-corrected over the column (alpha {ALPHA:g}); "
+                            f"with n paired seeds no p below 2 / 2^n is attainable (n = 5: 0.0625).",
+    "overhead": "the method's own compute (surrogate fitting and acquisition), measured on the machine that ran it: "
+                "it varies between identical runs; seconds = simulated training seconds (the hub's recorded epoch "
+                "times of every epoch paid) + overhead.",
+    "at chance": f"a config whose final validation accuracy is <= {CHANCE_FACTOR:g} / number of classes; a "
+                 f"pretrained model whose final pretraining validation accuracy is <= {CHANCE_FACTOR:g} / its "
+                 f"pretraining classes.",
+    "flat curve": f"a config whose validation accuracy over epochs 1..max moves by less than {FLAT_SPAN:g}.",
+    "noise ceiling": "tau-b between final validation and final test accuracy over the task's configs: how far "
+                     "the validation set itself ranks configs as the test set does.",
+    "curve ceiling": "tau-b between the validation accuracy at epoch k (k = 1, 3) and at the max epoch, over "
+                     "configs: what the first k epochs of every curve tell about the final ranking.",
+    "hyperparameter ceiling": f"tau-b of a random forest ({FOREST_TREES} trees, seeded) on the hyperparameters "
+                              f"(lr, weight decay, batch size, momentum, dropout as numbers, since a forest only uses "
+                              f"their order, and the pretrained model one-hot) given the "
+                              f"final validation accuracy of N = {FEW_CONFIGS} random configs, ranking the others "
+                              f"(mean over {FEW_DRAWS} seeded draws), and given all configs ({CV_FOLDS}-fold "
+                              f"out-of-fold predictions).",
+    "near y*": "share of configs whose best validation accuracy at any epoch is within 0.005 (0.5%) or 0.01 (1%) "
+               "of y*: the chance that one random config reaches that regret.",
 }
 
 
@@ -126,3 +166,25 @@ def mean_and_sem(values: Sequence[float] | np.ndarray) -> tuple[float, float, in
 def average_rank(scores: pd.DataFrame) -> pd.Series:
     """Mean over columns (tasks) of each row's (method's) rank within the column; 1 = lowest score, ties averaged."""
     return scores.rank(axis=0, method="average", ascending=True).mean(axis=1)
+
+
+def chance_level(num_classes: int) -> float:
+    """The accuracy at or below which a model counts as at chance (see DEFINITIONS["at chance"])."""
+    return CHANCE_FACTOR / num_classes
+
+
+def at_chance(accuracy: np.ndarray | float, num_classes: int) -> np.ndarray:
+    """True where `accuracy` is at chance for a `num_classes`-way problem (hubs store accuracies as float32: an
+    accuracy of exactly 1.5 / classes, such as 45 of 300 on 10 classes, counts whatever its rounding)."""
+    return np.asarray(accuracy, float) <= chance_level(num_classes) + 1e-6
+
+
+def flat_curves(val: np.ndarray) -> np.ndarray:
+    """True per config whose validation curve [config, epoch 0..E] moves by less than FLAT_SPAN over epochs 1..E."""
+    fine_tuned = np.asarray(val)[:, 1:]
+    return np.ptp(fine_tuned, axis=1) < FLAT_SPAN
+
+
+def near_best_share(best_val: np.ndarray, y_star: float, within: float) -> float:
+    """Share of configs whose best validation accuracy (any epoch, [config]) is within `within` of y*."""
+    return float(np.mean(np.asarray(best_val) >= y_star - within - 1e-9))

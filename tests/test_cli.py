@@ -111,8 +111,10 @@ def _run_and_report() -> None:
     report = runner.invoke(app, ["report", "--tau", "--regret"])
     assert report.exit_code == 0, report.output
     # the hub holds 8 configs x 3 epochs: each run trained all of them in 24 epochs, the column it reached
-    assert "ptm-tiny/digits" in report.output and "24 epochs" in report.output and "–" not in report.output
-    assert "note: no run measured Kendall's tau at budget 12, 24: runs measure it when they reach their tau " \
+    rows = [line for line in report.output.splitlines() if line.strip(" │|").startswith("random")]
+    assert "ptm-tiny/digits" in report.output and "24 epochs" in report.output
+    assert rows and not any("–" in row for row in rows), "every cell of random's rows is filled"
+    assert "no run measured Kendall's tau at budget 12, 24: runs measure it when they reach their tau " \
            "budgets (here 12, 24), and only methods with a surrogate do" in " ".join(report.output.split())
 
 
@@ -160,7 +162,7 @@ def test_bad_seeds_are_one_line(synth_hub: Path) -> None:
     assert "cannot read seeds" in _one_line_error(result, code=1)
 
 
-def test_run_all_opens_the_hub_once_per_task_plus_once(tiny_ptm_hub: Path, tmp_path: Path,
+def test_run_all_opens_the_hub_once_per_task_plus_twice(tiny_ptm_hub: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[Path] = []
     original = store.open_hub
@@ -176,4 +178,36 @@ def test_run_all_opens_the_hub_once_per_task_plus_once(tiny_ptm_hub: Path, tmp_p
     assert result.exit_code == 0, result.output
     runnable = [name for name in METHODS.names() if unsuitable(name, {"cnn-s", "resnet-s"}) is None]
     assert "skipping fms-nfn-nocnn" in result.output and f"{2 * len(runnable)} runs written" in result.output
-    assert opened == [tiny_ptm_hub] * 3  # planning, then each of the 2 tasks once for all methods
+    assert opened == [tiny_ptm_hub] * 3  # planning and its review, then each of the 2 tasks once for all methods
+
+
+def test_run_bars_keep_each_runs_own_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import time
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    import fmsbench.cli as cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=screen, force_terminal=True, color_system=None, width=100))
+    specs = [SimpleNamespace(label=label, budget=4) for label in ("ran", "queued")]
+    with cli.run_progress(specs, {"queued": 2}) as on_progress:
+        time.sleep(1.1)  # the bars exist for a second before the first run reports
+        on_progress("ran", 1)
+        on_progress("ran", 4)
+    final = screen.getvalue().rsplit("\x1b[1A\x1b[2K", 1)[-1]  # the last frame drawn
+    lines = dict(line.strip().split(" ", 1) for line in final.splitlines() if line.strip().startswith(("ran", "queued")))
+    assert lines["ran"].endswith("4/4 epochs 0:00:00"), "a run's clock starts at its first report"
+    assert lines["queued"].endswith("0/2 epochs -:--:--"), "a queued run shows no time; its bar counts to 2"
+
+
+def test_piped_run_progress_is_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from fmsbench.cli import run_progress
+
+    with run_progress([SimpleNamespace(label="a", budget=4)]) as on_progress:
+        on_progress("a", 4)
+    assert capsys.readouterr().out.startswith("runs: 4/4 epochs replayed, ")

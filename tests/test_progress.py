@@ -18,4 +18,4 @@ def test_lines_are_throttled_and_estimate_the_time_left() -> None:
 
 
 def test_durations_read_naturally() -> None:
-    assert [duration(s) for s in (4.2, 200, 7500)] == ["4 s", "3 min 20 s", "2 h 5 min"]
+    assert [duration(s) for s in (4.2, 200, 719.6, 7500)] == ["4 s", "3 min 20 s", "12 min 0 s", "2 h 5 min"]

@@ -1,4 +1,5 @@
-"""A summary of a built hub for `fmsbench hub info`: what it holds and how big it is."""
+"""A summary of a built hub for `fmsbench hub info`: what it holds, how big it is, what its data allow (headroom)
+and what is degenerate about it (warnings)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fmsbench.hub.headroom import Headroom, file_headroom, hub_warnings
 from fmsbench.hub.store import HubFile
+from fmsbench.metrics import at_chance, flat_curves
 
 
 @dataclass
@@ -22,6 +25,8 @@ class TaskSummary:
     final_val_median: float
     final_val_max: float
     best_test: float
+    at_chance: float  # share of configs whose final val acc is at chance
+    flat: float  # share of configs whose curve is flat
 
 
 @dataclass
@@ -36,13 +41,19 @@ class HubSummary:
     models: list[dict]
     tasks: list[TaskSummary]
     size_bytes: int
+    headroom: list[Headroom]
+    warnings: list[str]
 
 
-def summarize_hub(path: Path | str) -> HubSummary:
+def summarize_hub(path: Path | str, headroom: bool = True) -> HubSummary:
+    """The hub's contents; with `headroom`, each task's ceilings too (seeded forests: seconds per task)."""
     with HubFile(path) as hub:
         val, test = hub.metrics.index("val_acc"), hub.metrics.index("test_acc")
-        models = [{"id": m.model_id, "arch": m.arch, "size": m.size, "parameters": m.n_parameters,
-                   "pretrain_val_acc": float(hub.pretrain_curves(m.model_id)[-1, val])} for m in hub.models]
+        models = []
+        for m in hub.models:
+            accuracy = float(hub.pretrain_curves(m.model_id)[-1, val])
+            models.append({"id": m.model_id, "arch": m.arch, "size": m.size, "parameters": m.n_parameters,
+                           "pretrain_val_acc": accuracy, "at_chance": bool(at_chance(accuracy, m.num_classes))})
         tasks = []
         for name in hub.tasks:
             info, curves = hub.task(name), hub.curves(name)
@@ -50,6 +61,8 @@ def summarize_hub(path: Path | str) -> HubSummary:
             tasks.append(TaskSummary(
                 name, info.dataset["name"], info.max_epoch, info.n_train, info.n_val, info.n_test,
                 float(final.min()), float(np.median(final)), float(final.max()), float(curves[:, 1:, test].max()),
+                float(at_chance(final, info.num_classes).mean()), float(flat_curves(curves[:, :, val]).mean()),
             ))
         return HubSummary(hub.path, hub.recipe_name, hub.kind, hub.created, hub.fmsbench_version, hub.weights_dtype,
-                          len(hub.configs), models, tasks, hub.path.stat().st_size)
+                          len(hub.configs), models, tasks, hub.path.stat().st_size,
+                          [file_headroom(path, name) for name in hub.tasks] if headroom else [], hub_warnings(hub))

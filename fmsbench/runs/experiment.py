@@ -10,13 +10,14 @@ Layout under the results root (default `results/`)::
     arms/<label>/<hub>/<task>/<method>/seed<k>.json    runs of a labelled arm (e.g. a transfer arm)
     arms/<label>/transfer/                             the meta-trained surrogate and its protocol (JSON)
     experiments/<name>/                                experiment.toml (the protocol), report.md, summary.csv,
-                                                       report.html, plots/
+                                                       steps.csv, steps.parquet, report.html, plots/
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,7 @@ class ArmSection:
     methods: tuple[str, ...]
     label: str = ""
     tasks: tuple[str, ...] = ()
-    seeds: str = "0-4"
+    seeds: str = "0-9"
     budget: int = 100
     tau_budgets: tuple[int, ...] = (50, 100)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -201,20 +202,31 @@ class ExperimentReport:
     report: reporting.Report
     html: Path
     markdown: Path
-    csv: Path
+    files: list[Path]  # the markdown, summary.csv, steps.csv and steps.parquet
+
+
+def reproduce_command(experiment: Experiment, results: Path) -> str:
+    """The command that reruns `experiment` into `results`: by name if it is bundled, else from the recipe copy that
+    `run_experiment` saves with the results."""
+    bundled = experiment.name in experiment_names() and load_experiment(experiment.name).text == experiment.text
+    recipe = experiment.name if bundled else str(Path(results) / "experiments" / experiment.name / "experiment.toml")
+    return shlex.join(["fmsbench", "experiment", recipe, "--results", str(results)])
 
 
 def write_experiment_report(experiment: Experiment, results: Path = Path("results")) -> ExperimentReport:
-    """Tables, plots and one HTML page of the experiment's finished runs, in results/experiments/<name>/."""
+    """Tables, figures, data exports and one HTML page of the experiment's finished runs, in
+    results/experiments/<name>/."""
     folder = Path(results) / "experiments" / experiment.name
     settings = experiment.report
     report = reporting.report_of(experiment_trajectories(experiment, results), list(settings.budgets),
                                  tau=settings.tau, regret=settings.regret,
-                                 plots=folder / "plots" if settings.plot else None)
-    paths = ExperimentReport(report, folder / "report.html", folder / "report.md", folder / "summary.csv")
-    write_text_atomic(paths.markdown, f"# {experiment.name}\n\n{experiment.description}\n\n"
-                                      + reporting.render_markdown(report))
-    write_text_atomic(paths.csv, reporting.render_csv(report))
-    write_text_atomic(paths.html, reporting.render_html(report, f"fmsbench experiment: {experiment.name}",
-                                                        experiment.description, experiment.text))
-    return paths
+                                 plots=folder / "plots" if settings.plot else None,
+                                 commands=[reproduce_command(experiment, results)])
+    markdown = folder / "report.md"
+    write_text_atomic(markdown, f"# {experiment.name}\n\n{experiment.description}\n\n"
+                                + reporting.render_markdown(report))
+    files = [markdown, *reporting.write_exports(report, folder)]
+    html = folder / "report.html"
+    write_text_atomic(html, reporting.render_html(report, f"fmsbench experiment: {experiment.name}",
+                                                  experiment.description, recipe=experiment.text, files=files))
+    return ExperimentReport(report, html, markdown, files)

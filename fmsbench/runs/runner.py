@@ -141,21 +141,23 @@ class RunPlan:
     skipped: dict[str, str]
 
 
-def plan_runs(methods: str, hub: Path, task: str | None, seeds: Sequence[int], budget: int, out: Path,
+def plan_runs(methods: str, hub: Path | HubFile, task: str | None, seeds: Sequence[int], budget: int, out: Path,
               tau_budgets: Sequence[int] = (50, 100), overrides: dict[str, Any] | None = None) -> RunPlan:
-    """Every (method, task, seed) run of one command (the hub file is opened once)."""
+    """Every (method, task, seed) run of one command on `hub`, a path (opened once here) or an open HubFile."""
     if budget < 1:
         raise FmsbenchError(f"budget must be at least 1 epoch, got {budget}", parameters=("budget",))
-    with HubFile(hub) as opened:
-        names, skipped = resolve_methods(methods, {m.arch_id for m in opened.models})
-        per_method = _overrides_for(names, overrides or {})
-        specs = [
-            RunSpec(name, str(hub), opened.recipe_name, fingerprint, task_name, seed, budget,
-                    tuple(sorted(set(tau_budgets))), tuple(sorted(per_method[name].items())), str(out))
-            for task_name in resolve_tasks(opened, task)
-            for fingerprint in [opened.fingerprint(task_name)]
-            for name in names for seed in seeds
-        ]
+    if not isinstance(hub, HubFile):
+        with HubFile(hub) as opened:
+            return plan_runs(methods, opened, task, seeds, budget, out, tau_budgets, overrides)
+    names, skipped = resolve_methods(methods, {m.arch_id for m in hub.models})
+    per_method = _overrides_for(names, overrides or {})
+    specs = [
+        RunSpec(name, str(hub.path), hub.recipe_name, fingerprint, task_name, seed, budget,
+                tuple(sorted(set(tau_budgets))), tuple(sorted(per_method[name].items())), str(out))
+        for task_name in resolve_tasks(hub, task)
+        for fingerprint in [hub.fingerprint(task_name)]
+        for name in names for seed in seeds
+    ]
     return RunPlan(specs, skipped)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from fmsbench.errors import FmsbenchError
 from fmsbench.hub.store import HubFile, hub_files
 from fmsbench.plugins import load_plugins
+from fmsbench.runs.review import PlanReview, review_hub
 from fmsbench.runs.runner import ProgressCallback, RunSpec, plan_runs, run_all
 
 DEFAULT_HUBS = Path("hubs")
@@ -23,11 +24,13 @@ DEFAULT_HUBS = Path("hubs")
 
 @dataclass
 class SweepPlan:
-    """The hubs a sweep uses, its runs in (hub, task, method, seed) order, and the methods left out (with why)."""
+    """The hubs a sweep uses, its runs in (hub, task, method, seed) order, the methods left out (with why), and
+    what is degenerate about the setup (`fmsbench.runs.review`)."""
 
     hubs: list[Path]
     specs: list[RunSpec]
     skipped: dict[str, str]
+    review: PlanReview
 
 
 def default_tau_budgets(budget: int, spendable: int | None = None) -> tuple[int, ...]:
@@ -36,10 +39,9 @@ def default_tau_budgets(budget: int, spendable: int | None = None) -> tuple[int,
     return tuple(sorted({max(1, reach // 2), reach}))
 
 
-def spendable_epochs(hub: Path | str) -> int:
+def spendable_epochs(hub: HubFile) -> int:
     """Epochs a run can spend on every task of `hub`: each config to the max epoch (the smallest over tasks)."""
-    with HubFile(hub) as opened:
-        return min(len(opened.configs) * opened.task(task).max_epoch for task in opened.tasks)
+    return min(len(hub.configs) * hub.task(task).max_epoch for task in hub.tasks)
 
 
 def plan_sweep(methods: str | Sequence[str], hubs: Sequence[Path | str] | None = None,
@@ -52,12 +54,16 @@ def plan_sweep(methods: str | Sequence[str], hubs: Sequence[Path | str] | None =
     chosen = _hubs(hubs)
     method_text = methods if isinstance(methods, str) else ",".join(methods)
     task_text = tasks if tasks is None or isinstance(tasks, str) else ",".join(tasks)
-    plan = SweepPlan(chosen, [], {})
+    plan = SweepPlan(chosen, [], {}, PlanReview([], {}))
     for hub in chosen:
-        taus = default_tau_budgets(budget, spendable_epochs(hub)) if tau_budgets is None else tau_budgets
-        part = plan_runs(method_text, hub, task_text, list(seeds), budget, Path(out), taus, dict(settings or {}))
+        with HubFile(hub) as opened:  # once per hub: planning and review
+            taus = default_tau_budgets(budget, spendable_epochs(opened)) if tau_budgets is None else tau_budgets
+            part = plan_runs(method_text, opened, task_text, list(seeds), budget, Path(out), taus,
+                             dict(settings or {}))
+            review = review_hub(opened, part.specs)
         plan.specs += part.specs
         plan.skipped |= {(name if len(chosen) == 1 else f"{name} on {hub}"): why for name, why in part.skipped.items()}
+        plan.review = PlanReview(plan.review.warnings + review.warnings, {**plan.review.epochs, **review.epochs})
     return plan
 
 

@@ -1,4 +1,4 @@
-"""`fmsbench hub info`: what a hub holds."""
+"""`fmsbench hub info`: what a hub holds, what its data allow, what is degenerate about it."""
 
 from pathlib import Path
 
@@ -9,8 +9,19 @@ from fmsbench.cli import app
 runner = CliRunner()
 
 
-def test_hub_info_shows_models_and_tasks(tiny_ptm_hub: Path) -> None:
+def test_hub_info_shows_models_tasks_and_headroom(tiny_ptm_hub: Path) -> None:
     result = runner.invoke(app, ["hub", "info", str(tiny_ptm_hub)])
     assert result.exit_code == 0, result.output
-    for word in ("ptm-tiny", "cnn-s-seed0", "vit-s-seed0", "digits", "shapes", "8 configs"):
-        assert word in result.output
+    for word in ("ptm-tiny", "cnn-s-seed0", "vit-s-seed0", "digits", "shapes", "8 configs", "at chance",
+                 "flat curves", "Headroom: what the data of each task allow", "noise ceiling", "ptm-tiny/digits"):
+        assert word in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) > 100, "piped tables keep their width"
+    assert "…" not in result.stdout
+
+
+def test_hub_info_warns_of_chance(hand_hub: Path) -> None:
+    result = runner.invoke(app, ["hub", "info", str(hand_hub), "--no-headroom"])
+    assert result.exit_code == 0, result.output
+    assert "Headroom" not in result.stdout and "0.000 (at chance)" in result.stdout
+    warnings = " ".join(result.stderr.split())
+    assert "task main: 67% of 3 configs end at chance" in warnings and "mlp-s-seed0 ends pretraining at chance" in warnings

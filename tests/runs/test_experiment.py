@@ -84,6 +84,9 @@ def test_cli_experiment_writes_the_results_page(finished: tuple[Path, Path]) -> 
     assert page.startswith("<!DOCTYPE html>") and "Kendall" in page and "data:image/png;base64," in page
     assert "src=\"http" not in page and "<link" not in page, "the page must be self-contained"
     assert (folder / "summary.csv").read_text().startswith("metric,hub,task,method,budget")
+    assert (folder / "steps.csv").is_file() and (folder / "steps.parquet").is_file() and "steps.parquet" in page
+    rerun = f"fmsbench experiment {folder / 'experiment.toml'} --results {results}"  # not bundled: its saved recipe
+    assert rerun in page and '<section id="recipe">' in page
     listing = runner.invoke(app, ["experiment"])
     assert listing.exit_code == 0 and "table1" in listing.output and "generalisation" in listing.output
 

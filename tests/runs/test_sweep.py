@@ -10,7 +10,7 @@ import h5py
 import pytest
 
 from fmsbench.errors import FmsbenchError
-from fmsbench.hub.store import hub_files
+from fmsbench.hub.store import HubFile, hub_files
 from fmsbench.runs.sweep import default_tau_budgets, plan_sweep, run_sweep, spendable_epochs
 
 
@@ -19,7 +19,8 @@ def test_default_tau_budgets(two_task_hub: Path) -> None:
     assert default_tau_budgets(31) == (15, 31)
     assert default_tau_budgets(1) == (1,)
     assert default_tau_budgets(100, spendable=24) == (12, 24)  # a hub too small for the budget
-    assert spendable_epochs(two_task_hub) == 12 * 4
+    with HubFile(two_task_hub) as hub:
+        assert spendable_epochs(hub) == 12 * 4
     assert {s.tau_budgets for s in plan_sweep("random", [two_task_hub], budget=100).specs} == {(24, 48)}
 
 
