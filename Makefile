@@ -3,24 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
 DEMO := results/demo
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: install demo test test-slow check bench clean
+.PHONY: install install-core demo test test-slow check bench clean
 
 install: $(STAMP)
+install-core: $(CORE)
 
-# Every extra the tests exercise (ray, optuna, syne-tune), with torch pinned to the pair in constraints.txt.
-$(STAMP): pyproject.toml constraints.txt
+# What fmsbench itself needs (the demo), with torch pinned to the pair in constraints.txt.
+$(CORE): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c constraints.txt -e . 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	$(BIN)/python -c "import fmsbench, torch, torchvision, timm, torch_geometric, gpytorch"
+	touch $(CORE)
+
+# Every extra the tests exercise (ray, optuna, syne-tune) on top.
+$(STAMP): $(CORE)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,ray,optuna,syne-tune]' 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
-	$(BIN)/python -c "import fmsbench, torch, torchvision, timm, torch_geometric, gpytorch, ray, optuna, cmaes, syne_tune, fastparquet, huggingface_hub"
+	$(BIN)/python -c "import ray, optuna, cmaes, syne_tune, fastparquet, huggingface_hub"
 	touch $(STAMP)
 
 # Build a small offline PTM hub, replay the main methods on both of its tasks, print the report, write the page.
-demo: install
+demo: install-core
 	$(BIN)/fmsbench build-hub ptm-demo
 	$(BIN)/fmsbench hub info hubs/ptm-demo.h5
 	$(BIN)/fmsbench run --method random,gp,hyperband,dyhpo,fms-gmn --hub hubs/ptm-demo.h5 --task all \

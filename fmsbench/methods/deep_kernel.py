@@ -97,14 +97,15 @@ class DeepKernelFeatures(nn.Module):
         joined = HIDDEN_UNITS + (CURVE_CHANNELS if use_curve else 0) + (WEIGHT_FEATURES if featurizer else 0)
         self.joint = nn.Sequential(nn.Linear(joined, JOINT_UNITS), nn.LeakyReLU())
 
-    def forward(self, rows: SurrogateRows) -> torch.Tensor:
+    def forward(self, rows: SurrogateRows, embedding: torch.Tensor | None = None) -> torch.Tensor:
+        """Features [B, 128] of `rows`; `embedding`, when given, is their weight embedding already computed."""
         parts = [self.hyper(torch.cat([rows.x, rows.budget[:, None]], dim=1))]
         if self.curve is not None:
             parts.append(self.curve(rows.curve[:, None, :]))
         if self.featurizer is not None:
             if rows.weights is None:
                 raise ValueError("this surrogate has a weight featurizer; give rows.weights (prepared checkpoints)")
-            embedding = self.embed_weights(rows.weights)
+            embedding = self.embed_weights(rows.weights) if embedding is None else embedding
             if embedding.shape != (len(rows), WEIGHT_FEATURES):
                 raise ValueError(
                     f"the weight featurizer returned {tuple(embedding.shape)}; it must return "
@@ -113,11 +114,16 @@ class DeepKernelFeatures(nn.Module):
             parts.append(self._standardized(embedding))
         return self.joint(torch.cat(parts, dim=1))
 
-    def condition(self, train: SurrogateRows) -> None:
+    def condition(self, train: SurrogateRows) -> torch.Tensor | None:
         """Before predicting: fix the weight-embedding statistics to those of the training rows under the current
-        parameters, as training computes them, so a row gets the same features in training and prediction."""
-        if self.featurizer is not None and self.standardize_weights:
-            self._weight_stats = _mean_std(self.embed_weights(train.weights).detach())
+        parameters, as training computes them, so a row gets the same features in training and prediction.
+        Returns the training rows' embedding (None without a featurizer), for `forward` to reuse."""
+        if self.featurizer is None:
+            return None
+        embedding = self.embed_weights(train.weights).detach()
+        if self.standardize_weights:
+            self._weight_stats = _mean_std(embedding)
+        return embedding
 
     def _standardized(self, embedding: torch.Tensor) -> torch.Tensor:
         """A checkpoint embedding's dimensions vary little between checkpoints of one architecture (about 1e-3 of
@@ -222,8 +228,8 @@ class DeepKernelSurrogate(nn.Module):
         self.eval()
         target, shift, scale = self._scaled(y)
         try:
-            self.features.condition(train)
-            self.gp.set_train_data(self.features(train), target, strict=False)
+            embedding = self.features.condition(train)
+            self.gp.set_train_data(self.features(train, embedding), target, strict=False)
             posterior = self.gp.likelihood(self.gp(self.features(test)))
             mean, std = posterior.mean.numpy().astype(float), posterior.stddev.numpy().astype(float)
             return mean * scale + shift, std * scale
