@@ -46,3 +46,10 @@ class ZooError(FmsbenchError):
     """A model zoo to import, or an imported one, whose files are missing, malformed or do not fit the recipe."""
 
     exit_code = 2
+
+
+class PathError(FmsbenchError):
+    """A name that cannot be one file or folder name (it would leave its folder), or an output folder that cannot
+    be made (it lies below a regular file)."""
+
+    exit_code = 2

@@ -28,10 +28,11 @@ from fmsbench.build.builder import build_hub
 from fmsbench.build.recipe import RECIPES_DIR, load_recipe
 from fmsbench.errors import RecipeError
 from fmsbench.hub.store import HubFile
+from fmsbench.paths import unsafe_reason
 from fmsbench.replay.trajectory import Trajectory
 from fmsbench.runs.runner import ProgressCallback, RunSpec, parse_int_list, plan_runs, run_all
 from fmsbench.runs.transfer import meta_train
-from fmsbench.tomlconfig import build, bundled_names, read_toml, resolve_toml
+from fmsbench.tomlconfig import build, bundled_names, checked, read_toml, resolve_toml
 
 EXPERIMENTS_DIR = RECIPES_DIR / "experiments"
 
@@ -45,11 +46,11 @@ class TransferSection:
     steps: Adam steps of meta-training; seed: seeds the choice of configs and the meta-training.
     """
 
-    source_tasks: tuple[str, ...]
+    source_tasks: tuple[str, ...] = checked(nonempty=True, unique=True)
     exclude_arch: str | None = None
-    configs_per_task: int = 0
-    steps: int = 1000
-    seed: int = 0
+    configs_per_task: int = checked(0, low=0)
+    steps: int = checked(1000, low=1)
+    seed: int = checked(0, low=0)
 
 
 @dataclass(frozen=True)
@@ -59,19 +60,19 @@ class ArmSection:
         show as "<method> [<label>]" in the report."""
 
     hub: str
-    methods: tuple[str, ...]
+    methods: tuple[str, ...] = checked(nonempty=True, unique=True)
     label: str = ""
-    tasks: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = checked((), unique=True)
     seeds: str = "0-4"
-    budget: int = 100
-    tau_budgets: tuple[int, ...] = (50, 100)
+    budget: int = checked(100, low=1)
+    tau_budgets: tuple[int, ...] = checked((50, 100), low=1, unique=True)
     settings: dict[str, Any] = field(default_factory=dict)
     transfer: TransferSection | None = None
 
 
 @dataclass(frozen=True)
 class ReportSection:
-    budgets: tuple[int, ...] = (50, 100)
+    budgets: tuple[int, ...] = checked((50, 100), low=1, nonempty=True, unique=True)
     tau: bool = True
     regret: bool = True
     plot: bool = True
@@ -96,10 +97,14 @@ def load_experiment(name_or_path: str | Path) -> Experiment:
     data, text = read_toml(path)
     experiment = build(Experiment, data, str(path), text=text)
     labels = [label_folder(arm.label) for arm in experiment.arms]
+    if (reason := unsafe_reason(experiment.name)) is not None:
+        raise RecipeError(f"{path}: name {experiment.name!r} cannot be a folder name ({reason}); use a plain name")
     if not experiment.arms or any(arm.transfer and not arm.label for arm in experiment.arms):
         raise RecipeError(f"{path}: give at least one [[arms]], and a label to every arm with a transfer section")
-    if any(arm.label and not folder for arm, folder in zip(experiment.arms, labels)):
-        raise RecipeError(f"{path}: an arm label needs at least one letter or digit")
+    if any(arm.label and (not folder or unsafe_reason(folder)) for arm, folder in zip(experiment.arms, labels)):
+        raise RecipeError(f"{path}: an arm label needs at least one letter or digit and cannot be '.' or '..'")
+    for arm in experiment.arms:
+        parse_int_list(arm.seeds, "seeds")  # a bad seed list fails here, not after the first arm ran
     if len(set(filter(None, labels))) != len(list(filter(None, labels))):
         raise RecipeError(f"{path}: arm labels must be unique (also as folder names: {', '.join(filter(None, labels))})")
     return experiment
