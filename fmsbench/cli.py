@@ -44,7 +44,7 @@ def in_flags(error: FmsbenchError) -> str:
     text = str(error)
     for name in error.parameters:
         flag = options.get(name, "--" + name.replace("_", "-"))
-        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?!\w)", flag, text)
+        text = re.sub(rf"(?<![\w/\\-]){re.escape(name)}(?![\w/\\])", flag, text)  # not inside a path
     return text
 
 
@@ -95,8 +95,12 @@ def run_progress(specs: list[Any]) -> Iterator[Callable[[str, int], None]]:
 
 
 def print_built(report: Any) -> None:
-    if report.jobs_run == 0:
+    if not report.packed:
         console.print(f"[green]{report.path}[/] is already built from this recipe; nothing to do")
+        return
+    if report.jobs_run == 0:
+        console.print(f"[green]packed {report.path}[/] ({report.size_bytes / 2**20:.1f} MiB) from the "
+                      f"{report.jobs_skipped} finished jobs of an earlier build; no job needed to run")
         return
     rate = report.images / report.train_seconds if report.train_seconds else 0.0
     console.print(
@@ -137,19 +141,24 @@ def build_hub_command(
 
 @hub_app.command("info")
 @friendly_errors
-def hub_info_command(hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")]) -> None:
+def hub_info_command(
+    hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")],
+    verify: Annotated[bool, typer.Option("--verify", help="Read every dataset and checkpoint once (slow on big hubs).")] = False,
+) -> None:
     """Summarise a hub: models, configs, tasks, epochs, accuracy ranges, size on disk."""
     from rich.table import Table
 
     from fmsbench.hub.info import summarize_hub
 
-    summary = summarize_hub(hub)
+    summary = summarize_hub(hub, verify)
     console.print(
         f"[bold]{summary.path}[/]  recipe [cyan]{summary.recipe_name}[/] ({summary.kind}), "
         f"{summary.n_configs} configs, {len(summary.models)} models, weights {summary.weights_dtype}, "
         f"{summary.size_bytes / 2**20:.1f} MiB, built {summary.created} by fmsbench {summary.fmsbench_version}",
         soft_wrap=True,
     )
+    if verify:
+        console.print("[green]verified[/]: every dataset of the hub, every checkpoint included, was read once")
     models = Table("model", "arch", "size", "parameters", "pretrain val acc", title="pretrained pool")
     for m in summary.models:
         models.add_row(m["id"], m["arch"], m["size"], f"{m['parameters']:,}", f"{m['pretrain_val_acc']:.3f}")

@@ -38,8 +38,11 @@ class HubSummary:
     size_bytes: int
 
 
-def summarize_hub(path: Path | str) -> HubSummary:
+def summarize_hub(path: Path | str, verify: bool = False) -> HubSummary:
+    """The summary of a hub; with `verify`, after reading every dataset of it once (see `HubFile.verify`)."""
     with HubFile(path) as hub:
+        if verify:
+            hub.verify()
         val, test = hub.metrics.index("val_acc"), hub.metrics.index("test_acc")
         models = [{"id": m.model_id, "arch": m.arch, "size": m.size, "parameters": m.n_parameters,
                    "pretrain_val_acc": float(hub.pretrain_curves(m.model_id)[-1, val])} for m in hub.models]
