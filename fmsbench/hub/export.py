@@ -34,6 +34,7 @@ from fmsbench.atomic import atomic_path, write_text_atomic
 from fmsbench.errors import HubError
 from fmsbench.hub.benchmark import Benchmark
 from fmsbench.hub.store import HubFile
+from fmsbench.paths import output_folder
 from fmsbench.registry import Registry
 
 RESOURCE_ATTR = "epoch"
@@ -56,9 +57,9 @@ class ExportReport:
 def export_hub(hub: Path | str, fmt: str, out: Path | str) -> ExportReport:
     """Write `hub` to the folder `out` in format `fmt` ("syne-tune" or "csv"); every file is written atomically."""
     exporter = EXPORTERS.get(fmt)
+    out = output_folder(out, "out")
     with HubFile(hub) as opened:
         tasks = opened.tasks
-    out = Path(out)
     with ExitStack() as stack:
         benches = [stack.enter_context(Benchmark(hub, task)) for task in tasks]
         out.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from typing import Any
 from fmsbench.atomic import write_text_atomic
 from fmsbench.errors import FmsbenchError
 from fmsbench.metrics import TAU_KINDS, Taus
+from fmsbench.paths import safe_name
 
 FORMAT_NAME = "fmsbench-trajectory"
 FORMAT_VERSION = 2
@@ -130,7 +131,9 @@ class Trajectory:
 
 
 def trajectory_path(out: Path, hub_name: str, task: str, method: str, seed: int) -> Path:
-    return Path(out) / hub_name / task / method / f"seed{seed}.json"
+    """Where a run's trajectory goes: always under `out` (each name must be one plain folder name)."""
+    names = (safe_name(hub_name, "hub name"), safe_name(task, "task name"), safe_name(method, "method name"))
+    return Path(out).joinpath(*names, f"seed{int(seed)}.json")
 
 
 def _finite(value: Any) -> Any:

@@ -28,7 +28,7 @@ from fmsbench.build.builder import build_hub
 from fmsbench.build.recipe import RECIPES_DIR, load_recipe
 from fmsbench.errors import RecipeError
 from fmsbench.hub.store import HubFile
-from fmsbench.paths import unsafe_reason
+from fmsbench.paths import output_folder, unsafe_reason
 from fmsbench.replay.trajectory import Trajectory
 from fmsbench.runs.runner import ProgressCallback, RunSpec, parse_int_list, plan_runs, run_all
 from fmsbench.runs.transfer import meta_train
@@ -137,7 +137,8 @@ def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs
     (the CLI passes one that shows build progress); `executor` and `address` choose where runs execute (see
     fmsbench.executors).
     """
-    folder = Path(results) / "experiments" / experiment.name
+    folder = output_folder(results, "results") / "experiments" / experiment.name
+    output_folder(hubs, "hubs")
     write_text_atomic(folder / "experiment.toml", experiment.text)
     ensure = ensure_hub or recipe_hub
     written = skipped = 0

@@ -26,6 +26,7 @@ from fmsbench.hub.benchmark import Benchmark
 from fmsbench.hub.store import HubFile
 from fmsbench.methods import METHODS
 from fmsbench.methods.base import unsuitable
+from fmsbench.paths import output_folder, safe_name
 from fmsbench.replay.loop import replay
 from fmsbench.replay.trajectory import RunMeta, Trajectory, TrajectoryError, trajectory_path
 from fmsbench.version import __version__
@@ -71,12 +72,15 @@ class RunOutcome:
 def parse_int_list(text: str, what: str) -> list[int]:
     """'0-4' -> [0, 1, 2, 3, 4]; '50,100' -> [50, 100]; ranges and commas mix ('0-2,7')."""
     values: list[int] = []
-    try:
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            low, _, high = part.partition("-")
-            values.extend(range(int(low), int(high) + 1) if high else [int(low)])
-    except ValueError:
-        raise FmsbenchError(f"cannot read {what} '{text}'; write e.g. '0-4' or '0,2,5'") from None
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        low, dash, high = part.partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            raise FmsbenchError(f"cannot read {what} '{text}'; write e.g. '0-4' or '0,2,5'") from None
+        if last < first:
+            raise FmsbenchError(f"the {what} range '{part}' is reversed; write '{last}-{first}'")
+        values.extend(range(first, last + 1))
     if not values:
         raise FmsbenchError(f"no {what} given")
     return sorted(set(values))
@@ -100,13 +104,16 @@ def resolve_methods(text: str, architectures: set[str]) -> tuple[list[str], dict
     if text.strip() == "all":
         reasons = {name: unsuitable(name, architectures) for name in METHODS.names()}
         skipped = {name: reason for name, reason in reasons.items() if reason}
-        return [name for name in METHODS.names() if name not in skipped], skipped
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    for name in names:
-        METHODS.get(name)
-    if not names:
-        raise FmsbenchError("no method given; see `fmsbench methods`")
-    return names, {}
+        names = [name for name in METHODS.names() if name not in skipped]
+    else:
+        names, skipped = [n.strip() for n in text.split(",") if n.strip()], {}
+        for name in names:
+            METHODS.get(name)
+        if not names:
+            raise FmsbenchError("no method given; see `fmsbench methods`")
+    for name in names:  # each names a results folder
+        safe_name(name, "method name")
+    return names, skipped
 
 
 def resolve_tasks(hub: HubFile, task: str | None) -> list[str]:
@@ -148,6 +155,7 @@ def plan_runs(methods: str, hub: Path, task: str | None, seeds: Sequence[int], b
     """Every (method, task, seed) run of one command (the hub file is opened once)."""
     if budget < 1:
         raise FmsbenchError(f"budget must be at least 1 epoch, got {budget}", parameters=("budget",))
+    output_folder(out, "out")
     with HubFile(hub) as opened:
         names, skipped = resolve_methods(methods, {m.arch_id for m in opened.models})
         per_method = _overrides_for(names, overrides or {})

@@ -33,6 +33,10 @@ def test_parse_lists() -> None:
     assert parse_settings(["n_initial=3", " fit_steps = 10 "]) == {"n_initial": "3", "fit_steps": "10"}
     with pytest.raises(FmsbenchError, match="cannot read seeds"):
         parse_int_list("a-b", "seeds")
+    with pytest.raises(FmsbenchError, match="the seeds range '3-1' is reversed; write '1-3'"):
+        parse_int_list("0,3-1", "seeds")
+    with pytest.raises(FmsbenchError, match="cannot read seeds"):
+        parse_int_list("-1", "seeds")  # seeds are not negative
     with pytest.raises(FmsbenchError, match="KEY=VALUE"):
         parse_settings(["n_initial"])
 
