@@ -14,13 +14,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from fmsbench.atomic import remove_stale_temporaries, sweep_temporaries
 from fmsbench.build.jobs import read_shard, run_job, shard_path
 from fmsbench.build.plan import Plan, make_plan
 from fmsbench.build.recipe import Recipe
+from fmsbench.build.size import check_hub_fits
 from fmsbench.data import load_dataset
 from fmsbench.errors import FmsbenchError
 from fmsbench.executors import EXECUTORS
 from fmsbench.hub.store import HubMeta, ModelRecord, RunRecord, TaskRecord, stored_recipe, write_hub
+from fmsbench.paths import output_folder
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -34,6 +37,7 @@ class BuildReport:
     train_seconds: float  # training steps, summed over jobs
     eval_seconds: float  # epoch-0 and held-out evaluations, summed over jobs
     wall_seconds: float
+    packed: bool = True  # False: the hub was already built from this recipe, nothing was done
 
     @property
     def size_bytes(self) -> int:
@@ -60,15 +64,18 @@ def build_hub(
 ) -> BuildReport:
     """Build (or finish building) the recipe's hub in `out_dir`; see fmsbench.executors for `executor`."""
     start = time.perf_counter()
-    out = hub_path(recipe, Path(out_dir))
+    out = hub_path(recipe, output_folder(out_dir, "out"))
     plan = make_plan(recipe)
     jobs_total = len(plan.pretrain_jobs) + len(plan.finetune_jobs)
+    shard_dir = out.with_suffix(".shards").absolute()  # workers may not share this process's working directory
+    remove_stale_temporaries(out)
+    sweep_temporaries(shard_dir)  # no job runs yet: every temporary file there is a killed job's
     if _already_built(out, recipe):
-        return BuildReport(out, 0, jobs_total, 0, 0.0, 0.0, time.perf_counter() - start)
+        return BuildReport(out, 0, jobs_total, 0, 0.0, 0.0, time.perf_counter() - start, packed=False)
+    check_hub_fits(plan, out, shard_dir)
     pool = EXECUTORS.get(executor)(workers=workers, address=address, gpus_per_job=gpus_per_job,
                                    max_retries=max_retries)
     _check_datasets(plan, data_root, download)
-    shard_dir = out.with_suffix(".shards").absolute()  # workers may not share this process's working directory
     shard_dir.mkdir(parents=True, exist_ok=True)
     job_fn = functools.partial(run_job, shard_dir=shard_dir, data_root=data_root, weights_dtype=recipe.weights_dtype,
                                device="cuda" if pool.gpus_per_job > 0 else "cpu")
