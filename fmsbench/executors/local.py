@@ -6,38 +6,35 @@ Workers are started with 'spawn' so no torch state is inherited. With one worker
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from queue import Empty
 from typing import Any, TypeVar
 
 import torch
 
 from fmsbench.errors import FmsbenchError
-from fmsbench.executors.base import POLL_SECONDS, Report, single_thread
+from fmsbench.executors.base import POLL_SECONDS, Report, exit_with_parent, single_thread
 
 J = TypeVar("J")
 R = TypeVar("R")
-ORPHAN_POLL_SECONDS = 1.0  # how often a pool worker checks that its parent is alive
+_reports: Any = None  # in a pool worker: the pool's queue of progress reports to the parent
 
 
-def _pool_worker() -> None:
-    """Initializer of local pool workers: single-threaded, and gone when the parent is (a killed build's idle
-    workers would otherwise wait on their queue forever, holding their memory)."""
+def _pool_worker(parent: int, reports: Any) -> None:
+    """Initializer of local pool workers: single-threaded, gone when the parent is, and holding the pool's report
+    queue (given at process start: a queue cannot travel with a job)."""
+    global _reports
+    _reports = reports
     single_thread()
-    parent = os.getppid()
+    exit_with_parent(parent)
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(ORPHAN_POLL_SECONDS)
-        os._exit(1)
 
-    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+def _report(message: Any) -> None:
+    """A job's `report` in a pool worker. SimpleQueue writes at once, before the job's result is sent, so the parent
+    has every report of a job when it sees the job finish."""
+    _reports.put(message)
 
 
 class LocalExecutor:
@@ -65,11 +62,11 @@ class LocalExecutor:
 
     def _in_pool(self, fn: Callable[..., R], jobs: Sequence[J], on_report: Report | None) -> Iterator[R]:
         context = multiprocessing.get_context("spawn")
-        with contextlib.ExitStack() as stack:
-            queue = None if on_report is None else stack.enter_context(context.Manager()).Queue()
-            pool = ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=context, initializer=_pool_worker)
-            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-            extra = () if queue is None else (queue.put,)
+        queue = None if on_report is None else context.SimpleQueue()  # no Manager process that could be orphaned
+        pool = ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=context, initializer=_pool_worker,
+                                   initargs=(os.getpid(), queue))
+        try:
+            extra = () if queue is None else (_report,)
             pending = {pool.submit(fn, job, *extra) for job in jobs}
             while pending:
                 done, pending = wait(pending, timeout=POLL_SECONDS if queue else None, return_when=FIRST_COMPLETED)
@@ -77,12 +74,12 @@ class LocalExecutor:
                     _forward(queue, on_report)
                 for future in done:
                     yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if queue is not None:
+                queue.close()
 
 
 def _forward(queue: Any, on_report: Report) -> None:
-    while True:
-        try:
-            message = queue.get_nowait()
-        except Empty:
-            return
-        on_report(message)
+    while not queue.empty():
+        on_report(queue.get())
