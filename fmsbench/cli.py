@@ -215,12 +215,13 @@ def run_command(
     setting: Annotated[list[str] | None, typer.Option(help="Method setting KEY=VALUE (repeatable), e.g. n_initial=10.")] = None,
     executor: Annotated[str, typer.Option(help="Where runs go: local (process pool) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance of --jobs CPUs).")] = None,
+    isolate: Annotated[bool, typer.Option("--isolate/--no-isolate", help="Run each method in its own worker process that holds only what it paid for (same numbers; README: Security).")] = True,
 ) -> None:
     """Replay HPO methods over a hub: one trajectory per (method, task, seed); finished runs are skipped."""
     from fmsbench.runs.runner import parse_int_list, parse_settings, plan_runs, run_all
 
     plan = plan_runs(method, hub, task, parse_int_list(seeds, "seeds"), budget, out,
-                     parse_int_list(tau_budgets, "tau budgets"), parse_settings(setting or []))
+                     parse_int_list(tau_budgets, "tau budgets"), parse_settings(setting or []), isolate=isolate)
     for name, reason in plan.skipped.items():
         console.print(f"[yellow]skipping {name}[/]: it {reason}")
     with run_progress(plan.specs) as on_progress:
@@ -295,6 +296,7 @@ def experiment_command(
     executor: Annotated[str, typer.Option(help="Where runs and hub builds go: local or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001.")] = None,
     report_only: Annotated[bool, typer.Option("--report-only", help="Only rewrite the report from finished runs.")] = False,
+    isolate: Annotated[bool, typer.Option("--isolate/--no-isolate", help="Run each method in its own worker process that holds only what it paid for (same numbers; README: Security).")] = True,
 ) -> None:
     """Run one experiment of the paper end to end (hubs, runs, report); without NAME, list the experiments."""
     from rich.table import Table
@@ -327,7 +329,7 @@ def experiment_command(
                 return stack.enter_context(run_progress(specs))
 
             outcome = run_experiment(experiment, results, hubs, jobs=jobs, executor=executor, address=address,
-                                     ensure_hub=ensure_hub, on_arm=on_arm)
+                                     ensure_hub=ensure_hub, on_arm=on_arm, isolate=isolate)
         console.print(f"[green]{outcome.written} runs written[/], {outcome.skipped} already finished")
     written = write_experiment_report(experiment, results)
     for table in reporting.rich_tables(written.report):
@@ -346,6 +348,7 @@ def check_command(
     tolerance_tau: Annotated[float | None, typer.Option(help="Allowed drop of mean Kendall's tau (default: the baseline's).")] = None,
     tolerance_regret: Annotated[float | None, typer.Option(help="Allowed rise of mean final regret (default: the baseline's).")] = None,
     update: Annotated[bool, typer.Option("--update", help="Write the current results as the new baseline.")] = False,
+    isolate: Annotated[bool, typer.Option("--isolate/--no-isolate", help="Run each method in its own worker process that holds only what it paid for (same numbers; README: Security).")] = True,
 ) -> None:
     """CI regression gate: rerun a small experiment and fail when tau or final regret got worse than the baseline."""
     from rich.table import Table
@@ -355,7 +358,8 @@ def check_command(
 
     tolerance = {**({"tau": tolerance_tau} if tolerance_tau is not None else {}),
                  **({"final_regret": tolerance_regret} if tolerance_regret is not None else {})}
-    outcome = run_check(baseline, results, hubs, experiment=experiment, tolerance=tolerance, update=update)
+    outcome = run_check(baseline, results, hubs, experiment=experiment, tolerance=tolerance, update=update,
+                        isolate=isolate)
     console.print(f"experiment [cyan]{outcome.experiment.name}[/]: {outcome.runs.written} runs run, "
                   f"{outcome.runs.skipped} read from {results}")
     if outcome.written is not None:

@@ -172,13 +172,14 @@ class CheckOutcome:
 
 def run_check(baseline: Path, results: Path = Path("results/check"), hubs: Path = Path("hubs"), *,
               experiment: str | None = None, tolerance: dict[str, float] | None = None,
-              update: bool = False) -> CheckOutcome:
+              update: bool = False, isolate: bool = True) -> CheckOutcome:
     """Rerun the baseline's experiment (or `experiment`) and compare with the baseline, or, with `update`, record
-    its measurements as the new baseline (keeping the old tolerances unless `tolerance` overrides them)."""
+    its measurements as the new baseline (keeping the old tolerances unless `tolerance` overrides them). The
+    baseline is read and checked first; `isolate` runs each method in its own worker process."""
     previous = None if update and not Path(baseline).exists() else Baseline.load(baseline)
     name = experiment or (previous.experiment if previous else "ci")  # a bundled name or a .toml path
     spec = load_experiment(name)
-    runs = run_experiment(spec, results, hubs)
+    runs = run_experiment(spec, results, hubs, isolate=isolate)
     current = measure(spec, results)
     merged = {**(previous.tolerance if previous else DEFAULT_TOLERANCE), **(tolerance or {})}
     if update:

@@ -130,12 +130,12 @@ def arm_results(results: Path, arm: ArmSection) -> Path:
 
 def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs: Path = Path("hubs"), *,
                    jobs: int = 1, executor: str = "local", address: str | None = None, ensure_hub: Callable[[str, Path], Path] | None = None,
-                   on_arm: ArmProgress | None = None) -> ExperimentOutcome:
+                   on_arm: ArmProgress | None = None, isolate: bool = True) -> ExperimentOutcome:
     """Build missing hubs, meta-train transfer arms, run every unfinished run; save the protocol with the results.
 
     An arm's hub is a built .h5 or a recipe: `ensure_hub(recipe, hubs)` returns its hub file, built if missing
     (the CLI passes one that shows build progress); `executor` and `address` choose where runs execute (see
-    fmsbench.executors).
+    fmsbench.executors); `isolate` runs each method in its own worker process (fmsbench.replay.isolation).
     """
     folder = output_folder(results, "results") / "experiments" / experiment.name
     output_folder(hubs, "hubs")
@@ -147,10 +147,11 @@ def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs
         out = arm_results(results, arm)
         overrides = {key: str(value) for key, value in arm.settings.items()}
         if arm.transfer is not None:
-            overrides["warm_start"] = str(_meta_train(arm, hub, out / "transfer", overrides))
+            # absolute: an isolated method runs in an empty folder of its own
+            overrides["warm_start"] = str(_meta_train(arm, hub, out / "transfer", overrides).absolute())
         tasks = ",".join(arm.tasks) if arm.tasks else "all"
         specs = plan_runs(",".join(arm.methods), hub, tasks, parse_int_list(arm.seeds, "seeds"), arm.budget, out,
-                          arm.tau_budgets, overrides).specs
+                          arm.tau_budgets, overrides, isolate=isolate).specs
         outcome = run_all(specs, jobs, on_arm(arm, specs) if on_arm else None, executor=executor, address=address)
         written, skipped = written + len(outcome.written), skipped + len(outcome.skipped)
     return ExperimentOutcome(written, skipped)

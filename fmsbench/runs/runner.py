@@ -9,16 +9,13 @@ rather than a silent mix of results.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from fmsbench.errors import FmsbenchError, UnknownNameError
 from fmsbench.executors import EXECUTORS
@@ -27,7 +24,10 @@ from fmsbench.hub.store import HubFile
 from fmsbench.methods import METHODS
 from fmsbench.methods.base import unsuitable
 from fmsbench.paths import output_folder, safe_name
+from fmsbench.replay.isolation import open_method
 from fmsbench.replay.loop import replay
+from fmsbench.replay.protocol import Method
+from fmsbench.replay.seeding import seeded_torch
 from fmsbench.replay.trajectory import RunMeta, Trajectory, TrajectoryError, trajectory_path
 from fmsbench.version import __version__
 
@@ -48,6 +48,7 @@ class RunSpec:
     tau_budgets: tuple[int, ...]
     overrides: tuple[tuple[str, Any], ...]
     out: str
+    isolate: bool = True  # the method runs in its own worker process (same trajectory, see replay.isolation)
 
     @property
     def path(self) -> Path:
@@ -59,7 +60,12 @@ class RunSpec:
 
     def settings(self) -> dict[str, Any]:
         """The method's full settings (defaults plus overrides), as recorded in the trajectory."""
-        return METHODS.get(self.method)(self.seed, **dict(self.overrides)).settings()
+        return make_method(self.method, self.seed, self.overrides).settings()
+
+
+def make_method(name: str, seed: int, overrides: tuple[tuple[str, Any], ...]) -> Method:
+    """A registered method with its settings, built in the process that replays it (a worker, if isolated)."""
+    return METHODS.get(name)(seed, **dict(overrides))
 
 
 @dataclass
@@ -151,8 +157,10 @@ class RunPlan:
 
 
 def plan_runs(methods: str, hub: Path, task: str | None, seeds: Sequence[int], budget: int, out: Path,
-              tau_budgets: Sequence[int] = (50, 100), overrides: dict[str, Any] | None = None) -> RunPlan:
-    """Every (method, task, seed) run of one command (the hub file is opened once)."""
+              tau_budgets: Sequence[int] = (50, 100), overrides: dict[str, Any] | None = None, *,
+              isolate: bool = True) -> RunPlan:
+    """Every (method, task, seed) run of one command (the hub file is opened once); with `isolate` each method runs
+    in its own worker process (see fmsbench.replay.isolation)."""
     if budget < 1:
         raise FmsbenchError(f"budget must be at least 1 epoch, got {budget}", parameters=("budget",))
     output_folder(out, "out")
@@ -161,7 +169,7 @@ def plan_runs(methods: str, hub: Path, task: str | None, seeds: Sequence[int], b
         per_method = _overrides_for(names, overrides or {})
         specs = [
             RunSpec(name, str(hub), opened.recipe_name, fingerprint, task_name, seed, budget,
-                    tuple(sorted(set(tau_budgets))), tuple(sorted(per_method[name].items())), str(out))
+                    tuple(sorted(set(tau_budgets))), tuple(sorted(per_method[name].items())), str(out), isolate)
             for task_name in resolve_tasks(opened, task)
             for fingerprint in [opened.fingerprint(task_name)]
             for name in names for seed in seeds
@@ -184,21 +192,6 @@ def is_finished(spec: RunSpec) -> bool:
                 "delete it or choose another --out"
             )
     return True
-
-
-@contextlib.contextmanager
-def seeded_torch(seed: int) -> Iterator[None]:
-    """Seed torch's global generator, one thread, deterministic algorithms; restore all three afterwards."""
-    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            yield
-    finally:
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(deterministic)
 
 
 class OpenBenchmarks:
@@ -232,8 +225,8 @@ def execute(spec: RunSpec, on_progress: ProgressCallback | None = None,
 
 
 def _execute(spec: RunSpec, bench: Benchmark, on_progress: ProgressCallback | None) -> Trajectory:
-    with seeded_torch(spec.seed):
-        method = METHODS.get(spec.method)(spec.seed, **dict(spec.overrides))
+    factory = functools.partial(make_method, spec.method, spec.seed, spec.overrides)
+    with seeded_torch(spec.seed), open_method(factory, spec.seed, isolate=spec.isolate, hidden=(spec.hub,)) as method:
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         start = time.perf_counter()
         result = replay(method, bench, spec.budget, tau_budgets=spec.tau_budgets,
