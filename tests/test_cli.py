@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,16 @@ def test_run_all_opens_the_hub_once_per_task_plus_once(tiny_ptm_hub: Path, tmp_p
     assert result.exit_code == 0, result.output
     assert "skipping fms-nfn-nocnn" in result.output and "22 runs written" in result.output  # 11 methods x 2 tasks
     assert opened == [tiny_ptm_hub] * 3  # planning, then each of the 2 tasks once for all 11 methods
+
+
+def test_no_isolate_runs_in_this_process_with_the_same_numbers(synth_hub: Path, tmp_path: Path) -> None:
+    files = []
+    for flag in ("--isolate", "--no-isolate"):
+        out = tmp_path / flag
+        result = runner.invoke(app, ["run", "--method", "gp", "--hub", str(synth_hub), "--budget", "6",
+                                     "--tau-budgets", "6", "--setting", "n_initial=3", "--setting", "fit_steps=20",
+                                     "--out", str(out), flag])
+        assert result.exit_code == 0, result.output
+        data = json.loads(next(out.rglob("seed0.json")).read_text())
+        files.append((data["steps"][-1]["regret"], data["tau"], [s["config"] for s in data["steps"]]))
+    assert files[0] == files[1]

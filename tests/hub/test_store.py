@@ -133,7 +133,8 @@ def _damage(path: Path, how: str) -> str:
 @pytest.mark.parametrize("how", ["deleted", "misshapen", "corrupted"])
 def test_a_damaged_weights_dataset_is_found_by_verify_and_by_the_first_read(tmp_path: Path, how: str) -> None:
     path = make_synthetic_hub(tmp_path / "damaged.h5", n_configs=6, max_epoch=2, n_models=2)
-    assert runner.invoke(app, ["hub", "info", "--verify", str(path)]).exit_code == 0
+    intact = runner.invoke(app, ["hub", "info", "--verify", str(path)])
+    assert intact.exit_code == 0 and "verified" in intact.output
     model_id = _damage(path, how)
     message = _one_line(runner.invoke(app, ["hub", "info", "--verify", str(path)]))
     assert "damaged or truncated" in message and model_id in message
