@@ -35,14 +35,17 @@ def single_thread() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
-def exit_with_parent(parent: int) -> None:
+def exit_with_parent(parent: int, before_exit: Callable[[], None] | None = None) -> None:
     """End this worker process within ORPHAN_POLL_SECONDS of the death of its parent, the process `parent` (a killed
-    parent's workers would otherwise wait on their queue forever, holding their memory). The parent passes its pid:
-    a worker that starts after its parent died must not take its new parent (init) for it."""
+    parent's workers would otherwise wait on their queue forever, holding their memory), after `before_exit` (e.g.
+    removing its temporary folder). The parent passes its pid: a worker that starts after its parent died must not
+    take its new parent (init) for it."""
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(ORPHAN_POLL_SECONDS)
+        if before_exit is not None:
+            before_exit()
         os._exit(1)
 
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()

@@ -31,9 +31,9 @@ Isolation needs os.fork (Linux, macOS).
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
+import multiprocessing.util
 import os
 import shutil
 import signal
@@ -202,7 +202,8 @@ class IsolatedMethod(Method):
 class MethodServer:
     """A pre-imported interpreter that forks one worker per run (`fmsbench.replay.worker`): workers pay a fork, not
     the imports of torch and the method's code. It is started fresh (never forked from this process), in an empty
-    folder, with an environment that does not name `hidden`; it ends with this process (atexit, or its watchdog)."""
+    folder, with an environment that does not name `hidden`; it ends with this process (at its exit, or by its
+    watchdog, which also removes its folder, if this process is killed)."""
 
     def __init__(self, hidden: Sequence[str | Path]) -> None:
         self.environment = worker_environment(hidden)
@@ -263,12 +264,15 @@ def server_for(hidden: Sequence[str | Path]) -> MethodServer:
     return _server
 
 
-@atexit.register
 def close_server() -> None:
     global _server
     if _server is not None:
         _server.close()
         _server = None
+
+
+# At exit of this process, also when it is a multiprocessing worker (which skips atexit handlers).
+multiprocessing.util.Finalize(None, close_server, exitpriority=10)
 
 
 def _forms(hidden: Sequence[str | Path]) -> set[str]:

@@ -19,6 +19,7 @@ import contextlib
 import importlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -164,7 +165,8 @@ def worker_folder(server_folder: Path, pid: int) -> Path:
 
 def main() -> None:
     control_fd, loop = int(sys.argv[1]), int(sys.argv[2])
-    exit_with_parent(loop)
+    folder = Path.cwd()  # the empty folder the loop made for this server and its workers
+    exit_with_parent(loop, before_exit=lambda: shutil.rmtree(folder, ignore_errors=True))
     serve_forks(socket.socket(fileno=control_fd))
 
 

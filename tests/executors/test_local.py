@@ -43,20 +43,29 @@ def _group(pgid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from Linux's /proc")
-def test_no_process_outlives_a_killed_run(synth_hub: Path, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "fmsbench", "run", "--method", "dyhpo", "--hub", str(synth_hub),
-               "--seeds", "0-3", "--budget", "40", "--jobs", "2", "--out", str(tmp_path)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+def test_no_process_or_folder_outlives_a_run_finished_or_killed(synth_hub: Path, tmp_path: Path) -> None:
+    temporary = tmp_path / "tmp"  # where the method servers make their folders
+    temporary.mkdir()
+    environment = {**os.environ, "TMPDIR": str(temporary)}
+    command = [sys.executable, "-m", "fmsbench", "run", "--method", "dyhpo", "--hub", str(synth_hub), "--jobs", "2",
+               "--out", str(tmp_path / "out")]
+    finished = subprocess.run([*command, "--seeds", "0-1", "--budget", "4"], env=environment, capture_output=True,
+                              text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert not any(temporary.iterdir()), "a finished run left temporary folders"
+
+    process = subprocess.Popen([*command, "--seeds", "2-5", "--budget", "40"], env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
-    while len(_group(process.pid)) < 4 and time.time() < deadline and process.poll() is None:
-        time.sleep(0.1)  # the command, its 2 pool workers and the resource tracker (and methods' own workers)
+    while len(_group(process.pid)) < 6 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.1)  # the command, 2 pool workers, the resource tracker, the pool workers' method servers
     time.sleep(2)  # runs in progress
     assert process.poll() is None, "the runs should still be going"
-    children = [pid for pid in _group(process.pid) if pid != process.pid]
-    assert len(children) >= 3, children
+    assert len(_group(process.pid)) >= 6, _group(process.pid)
     os.kill(process.pid, signal.SIGKILL)  # the main process only, as an out-of-memory kill would
     process.wait()
     deadline = time.time() + 20
-    while _group(process.pid) and time.time() < deadline:
+    while (_group(process.pid) or any(temporary.iterdir())) and time.time() < deadline:
         time.sleep(0.2)
     assert not _group(process.pid), "processes outlived the killed run"
+    assert not any(temporary.iterdir()), "the killed run left temporary folders"
