@@ -52,9 +52,8 @@ import numpy as np
 from fmsbench.errors import FmsbenchError
 from fmsbench.replay.observation import VISIBLE_METRICS, Observation, UnpaidReadError
 from fmsbench.replay.protocol import Method, Proposal
-from fmsbench.replay.worker import worker_folder
+from fmsbench.replay.worker import CONTROL_BYTES, worker_folder
 
-CONTROL_BYTES = 4096  # the largest message from the method server
 MAX_MESSAGE = 64 * 2**20  # bytes of one message from a worker (a forecast of 2000 configs is ~50 KB)
 CLOSE_SECONDS = 10.0  # how long a closed worker may take to exit before it is killed
 MethodFactory = Callable[[], Method]

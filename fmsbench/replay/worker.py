@@ -37,7 +37,7 @@ from fmsbench.replay.observation import VISIBLE_METRICS, Observation, PublicFact
 from fmsbench.replay.protocol import Method
 from fmsbench.replay.seeding import seeded_torch
 
-CONTROL_BYTES = 4096  # the largest control message
+CONTROL_BYTES = 4096  # the largest control message, either way
 PaidValues = list[tuple[int, int, np.ndarray]]  # (config, first epoch index, values [epochs, VISIBLE_METRICS])
 
 

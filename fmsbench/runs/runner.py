@@ -2,7 +2,8 @@
 
 A run is fixed by (hub, task, method, settings, seed, budget): it seeds numpy (the method's generator) and
 torch (the global generator, restored afterwards), uses one torch thread and deterministic algorithms, so
-the same run gives the same trajectory in any process. A run whose trajectory file exists is skipped if it
+the same run gives the same trajectory in any process, the method's own worker included (`isolate`, the
+default: fmsbench.replay.isolation). A run whose trajectory file exists is skipped if it
 was made from the same hub build with the same budget and settings; otherwise the mismatch is an error
 rather than a silent mix of results.
 """
