@@ -148,3 +148,18 @@ def test_a_checkpoint_read_returns_paid_weights_or_refuses(observed: Any, config
         return
     expected = bench.checkpoint(c, LEDGER[c] if epoch is None else e)
     assert state is not None and all(torch.equal(state[k], expected[k]) for k in expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(config=arguments)
+def test_every_config_argument_is_checked(observed: Any, config: object) -> None:
+    bench, obs = observed
+    c = _integer(config)
+    valid = c is not None and 0 <= c < 3
+    expected = {"epochs": LEDGER[c], "arch_id": "mlp-s", "layout": bench.layout(c)} if valid else {}
+    for name in ("epochs", "arch_id", "layout"):
+        if valid:
+            assert getattr(obs, name)(config) == expected[name]
+        else:
+            with pytest.raises((TypeError, ValueError)):
+                getattr(obs, name)(config)
