@@ -55,6 +55,7 @@ from fmsbench.replay.protocol import Method, Proposal
 from fmsbench.replay.worker import CONTROL_BYTES, worker_folder
 
 MAX_MESSAGE = 64 * 2**20  # bytes of one message from a worker (a forecast of 2000 configs is ~50 KB)
+FOLDER_PREFIX = "fmsbench-methods-"  # + the loop's pid: a server's folder in the temporary folder
 CLOSE_SECONDS = 10.0  # how long a closed worker may take to exit before it is killed
 MethodFactory = Callable[[], Method]
 
@@ -206,7 +207,8 @@ class MethodServer:
 
     def __init__(self, hidden: Sequence[str | Path]) -> None:
         self.environment = worker_environment(hidden)
-        self.folder = Path(tempfile.mkdtemp(prefix="fmsbench-methods-"))
+        _remove_stale_folders()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         self._control, theirs = socket.socketpair()
         with theirs:
             self._process = subprocess.Popen(
@@ -274,6 +276,15 @@ def close_server() -> None:
 multiprocessing.util.Finalize(None, close_server, exitpriority=10)
 
 
+def _remove_stale_folders() -> None:
+    """Remove the folders of servers whose loop process is gone (a server killed with it, e.g. by Ray's cleanup,
+    cannot remove its own)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        owner = folder.name.removeprefix(FOLDER_PREFIX).partition("-")[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _forms(hidden: Sequence[str | Path]) -> set[str]:
     """The ways a variable could name a hidden path: as given, resolved, or by its file name."""
     return {form for path in hidden for form in (str(path), str(Path(path).resolve()), Path(path).name) if form}
@@ -284,6 +295,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    except PermissionError:  # alive, another user's
+        pass
     return True
 
 

@@ -7,7 +7,9 @@ import functools
 import json
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from scripted import Scripted
 from fmsbench.hub.benchmark import Benchmark
 from fmsbench.replay import replay
 from fmsbench.replay.isolation import (
+    FOLDER_PREFIX,
     IsolatedMethod,
     MethodWorkerError,
     close_server,
@@ -177,7 +180,13 @@ def test_a_server_whose_environment_names_the_hub_is_not_reused(monkeypatch: pyt
     assert server_for([hub]) is before  # its environment does not name this hub: reused
     monkeypatch.setenv("NAMES_THE_HUB", hub)
     close_server()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = Path(tempfile.gettempdir()) / f"{FOLDER_PREFIX}{gone.stdout.strip()}-killed"
+    live = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+    stale.mkdir()
     named = server_for(())  # started while a variable names the hub ...
+    assert not stale.exists() and live.is_dir()  # a killed loop's server folder is removed by the next server
+    live.rmdir()
     assert named.environment["NAMES_THE_HUB"] == hub
     fresh = server_for([hub])  # ... so not fit for runs on it
     assert fresh is not named and not named.alive() and "NAMES_THE_HUB" not in fresh.environment
