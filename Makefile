@@ -48,6 +48,8 @@ check: install
 bench: install
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_replay.py
+	$(BIN)/fmsbench build-hub ptm-demo
+	$(BIN)/python benchmarks/bench_isolation.py --hub hubs/ptm-demo.h5
 
 clean:
 	rm -rf hubs/*.h5 hubs/*.shards results/*/ .pytest_cache

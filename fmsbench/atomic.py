@@ -1,13 +1,23 @@
-"""Atomic file writes: write to a temporary file in the same folder, fsync, then rename over the target."""
+"""Atomic file writes: write to a temporary file in the same folder, fsync, then rename over the target.
+
+The temporary file of target `x` is `.x.<8 random characters>.tmp`. A writer killed before its rename (kill -9,
+power loss) leaves it behind; the next write of the same target removes such leftovers first, so a rerun of the
+same command cleans up after the killed one (two commands writing the same output at once are not supported).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from fmsbench.paths import output_folder
+
+_RANDOM = r"[a-z0-9_]{8}"  # tempfile.mkstemp's random part
 
 
 @functools.cache
@@ -19,6 +29,26 @@ def _mode_for_new_files() -> int:
     return 0o666 & ~umask
 
 
+def _temporaries(folder: Path, name_pattern: str) -> list[Path]:
+    pattern = re.compile(rf"\.{name_pattern}\.{_RANDOM}\.tmp")
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        return [path for path in folder.iterdir() if pattern.fullmatch(path.name)]
+    return []
+
+
+def remove_stale_temporaries(target: Path | str) -> None:
+    """Remove what killed atomic writes of `target` left behind."""
+    target = Path(target)
+    for stale in _temporaries(target.parent, re.escape(target.name)):
+        stale.unlink(missing_ok=True)
+
+
+def sweep_temporaries(folder: Path | str) -> None:
+    """Remove every leftover temporary file of killed atomic writes in `folder` (of any target)."""
+    for stale in _temporaries(Path(folder), r".+"):
+        stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary path next to `target`; on success it replaces `target`, on error it is removed.
@@ -26,7 +56,9 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     A reader never sees a half-written file, and an interrupted writer leaves the old file (or none).
     """
     target = Path(target)
+    output_folder(target.parent, "folder")
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)

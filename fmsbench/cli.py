@@ -39,6 +39,9 @@ ReportFormat = Literal["table", "markdown", "csv", "json"]
 PluginOption = Annotated[list[Path] | None, typer.Option(
     "--plugin", help="A Python file that registers methods, datasets, architectures or featurizers (repeatable); "
                      "installed plugin packages load by themselves.")]
+IsolateOption = Annotated[bool, typer.Option(
+    "--isolate/--no-isolate", help="Run each method in its own worker process that holds only what it paid for "
+                                   "(same numbers; README: Security).")]
 
 
 def show_version(value: bool) -> None:
@@ -64,7 +67,7 @@ def in_flags(error: FmsbenchError) -> str:
     text = str(error)
     for name in error.parameters:
         flag = options.get(name, "--" + name.replace("_", "-"))
-        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?!\w)", flag, text)
+        text = re.sub(rf"(?<![\w/\\-]){re.escape(name)}(?![\w/\\])", flag, text)  # not inside a path
     return text
 
 
@@ -154,8 +157,12 @@ def run_progress(specs: list[Any], epochs: dict[str, int] | None = None) -> Iter
 
 
 def print_built(report: Any) -> None:
-    if report.jobs_run == 0:
+    if not report.packed:
         console.print(f"[green]{report.path}[/] is already built from this recipe; nothing to do")
+        return
+    if report.jobs_run == 0:
+        console.print(f"[green]packed {report.path}[/] ({report.size_bytes / 2**20:.1f} MiB) from the "
+                      f"{report.jobs_skipped} finished jobs of an earlier build; no job needed to run")
         return
     rate = report.images / report.train_seconds if report.train_seconds else 0.0
     console.print(
@@ -227,6 +234,7 @@ def build_hub_command(
 def hub_info_command(
     hub: Annotated[Path, typer.Argument(help="Hub file (.h5).")],
     headroom: Annotated[bool, typer.Option(help="Compute each task's headroom (tau ceilings; seconds per task).")] = True,
+    verify: Annotated[bool, typer.Option("--verify", help="Read every dataset and checkpoint once (slow on big hubs).")] = False,
 ) -> None:
     """Summarise a hub: models, configs, tasks, epochs, accuracy ranges, size on disk, what its data allow (headroom)
     and what is degenerate about it (configs at chance, flat curves, pretrained models at chance)."""
@@ -236,13 +244,15 @@ def hub_info_command(
     from fmsbench.report import rich_table
     from fmsbench.report.tables import headroom_view
 
-    summary = summarize_hub(hub, headroom=headroom)
+    summary = summarize_hub(hub, headroom=headroom, verify=verify)
     console.print(
         f"[bold]{summary.path}[/]  recipe [cyan]{summary.recipe_name}[/] ({summary.kind}), "
         f"{summary.n_configs} configs, {len(summary.models)} models, weights {summary.weights_dtype}, "
         f"{summary.size_bytes / 2**20:.1f} MiB, built {summary.created} by fmsbench {summary.fmsbench_version}",
         soft_wrap=True,
     )
+    if verify:
+        console.print("[green]verified[/]: every dataset of the hub, every checkpoint included, was read once")
     models = Table("model", "arch", "size", "parameters", "pretrain val acc", title="pretrained pool")
     for m in summary.models:
         models.add_row(m["id"], m["arch"], m["size"], f"{m['parameters']:,}",
@@ -311,6 +321,7 @@ def run_command(
     executor: Annotated[ExecutorName, typer.Option(help="Where runs go: local (process pool) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001 (default: a local Ray instance of --jobs CPUs).")] = None,
     plugin: PluginOption = None,
+    isolate: IsolateOption = True,
 ) -> None:
     """Replay HPO methods over hubs: one trajectory per (method, hub, task, seed); finished runs are skipped.
 
@@ -321,7 +332,7 @@ def run_command(
 
     plan = plan_sweep(method, hub, task, parse_int_list(seeds, "seeds"), budget, out,
                       None if tau_budgets is None else parse_int_list(tau_budgets, "tau budgets"),
-                      parse_settings(setting or []), plugin or [])
+                      parse_settings(setting or []), plugin or [], isolate=isolate)
     if not hub:
         console.print(f"hubs: {', '.join(map(str, plan.hubs))}")
     for name, reason in plan.skipped.items():
@@ -411,6 +422,7 @@ def experiment_command(
     address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://HOST:10001.")] = None,
     report_only: Annotated[bool, typer.Option("--report-only", help="Only rewrite the report from finished runs.")] = False,
     plugin: PluginOption = None,
+    isolate: IsolateOption = True,
 ) -> None:
     """Run one experiment of the paper end to end (hubs, runs, report); without NAME, list the experiments."""
     from rich.table import Table
@@ -449,7 +461,7 @@ def experiment_command(
                 return stack.enter_context(run_progress(specs, review.epochs))
 
             outcome = run_experiment(experiment, results, hubs, jobs=jobs, executor=executor, address=address,
-                                     ensure_hub=ensure_hub, on_arm=on_arm)
+                                     ensure_hub=ensure_hub, on_arm=on_arm, isolate=isolate)
         console.print(f"[green]{outcome.written} runs written[/], {outcome.skipped} already finished")
     written = write_experiment_report(experiment, results)
     show(*reporting.rich_tables(written.report))
@@ -467,6 +479,7 @@ def check_command(
     tolerance_tau: Annotated[float | None, typer.Option(help="Allowed drop of mean Kendall's tau (default: the baseline's).")] = None,
     tolerance_regret: Annotated[float | None, typer.Option(help="Allowed rise of mean final regret (default: the baseline's).")] = None,
     update: Annotated[bool, typer.Option("--update", help="Write the current results as the new baseline.")] = False,
+    isolate: IsolateOption = True,
 ) -> None:
     """CI regression gate: rerun a small experiment and fail when tau or final regret got worse than the baseline."""
     from rich.table import Table
@@ -476,7 +489,8 @@ def check_command(
 
     tolerance = {**({"tau": tolerance_tau} if tolerance_tau is not None else {}),
                  **({"final_regret": tolerance_regret} if tolerance_regret is not None else {})}
-    outcome = run_check(baseline, results, hubs, experiment=experiment, tolerance=tolerance, update=update)
+    outcome = run_check(baseline, results, hubs, experiment=experiment, tolerance=tolerance, update=update,
+                        isolate=isolate)
     console.print(f"experiment [cyan]{outcome.experiment.name}[/]: {outcome.runs.written} runs run, "
                   f"{outcome.runs.skipped} read from {results}")
     if outcome.written is not None:

@@ -52,3 +52,10 @@ class PluginError(FmsbenchError):
     """A plugin (an installed package's entry point or a local file) that cannot be loaded."""
 
     exit_code = 2
+
+
+class PathError(FmsbenchError):
+    """A name that cannot be one file or folder name (it would leave its folder), or an output folder that cannot
+    be made (it lies below a regular file)."""
+
+    exit_code = 2

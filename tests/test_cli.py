@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import typing
 from pathlib import Path
@@ -211,3 +212,16 @@ def test_piped_run_progress_is_log_lines(capsys: pytest.CaptureFixture[str]) -> 
     with run_progress([SimpleNamespace(label="a", budget=4)]) as on_progress:
         on_progress("a", 4)
     assert capsys.readouterr().out.startswith("runs: 4/4 epochs replayed, ")
+
+
+def test_no_isolate_runs_in_this_process_with_the_same_numbers(synth_hub: Path, tmp_path: Path) -> None:
+    files = []
+    for flag in ("--isolate", "--no-isolate"):
+        out = tmp_path / flag
+        result = runner.invoke(app, ["run", "--method", "gp", "--hub", str(synth_hub), "--budget", "6",
+                                     "--tau-budgets", "6", "--setting", "n_initial=3", "--setting", "fit_steps=20",
+                                     "--out", str(out), flag])
+        assert result.exit_code == 0, result.output
+        data = json.loads(next(out.rglob("seed0.json")).read_text())
+        files.append((data["steps"][-1]["regret"], data["tau"], [s["config"] for s in data["steps"]]))
+    assert files[0] == files[1]

@@ -18,14 +18,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fmsbench.atomic import remove_stale_temporaries, sweep_temporaries
 from fmsbench.build.jobs import pretrained_weights, read_shard, run_job, shard_path
 from fmsbench.build.plan import Plan, make_plan, stack_jobs
 from fmsbench.build.recipe import Recipe
+from fmsbench.build.size import check_hub_fits
 from fmsbench.data import load_dataset
 from fmsbench.errors import FmsbenchError
 from fmsbench.executors import EXECUTORS
 from fmsbench.executors.base import Executor, resolve_devices
 from fmsbench.hub.store import METRICS, HubMeta, ModelRecord, RunRecord, TaskRecord, stored_recipe, write_hub
+from fmsbench.paths import output_folder
 
 CPU_STACK = 1  # on a CPU, vmapped convolutions (grouped convolutions) ran slower than one model at a time
 
@@ -54,6 +57,7 @@ class BuildReport:
     eval_seconds: float  # epoch-0 and held-out evaluations, summed over jobs
     wall_seconds: float
     weak_models: list[str] = field(default_factory=list)  # pool models not above twice chance (see `pack`)
+    packed: bool = True  # False: the hub was already built from this recipe, nothing was done
 
     @property
     def size_bytes(self) -> int:
@@ -87,17 +91,20 @@ def build_hub(
     many as fit in its free memory, measured in the worker).
     """
     start = time.perf_counter()
-    out = hub_path(recipe, Path(out_dir))
+    out = hub_path(recipe, output_folder(out_dir, "out"))
     plan = make_plan(recipe)
     jobs_total = len(plan.pretrain_jobs) + len(plan.finetune_jobs)
     if stack is not None and stack < 1:
         raise FmsbenchError(f"stack must be at least 1, got {stack}", parameters=("stack",))
+    shard_dir = out.with_suffix(".shards").absolute()  # workers may not share this process's working directory
+    remove_stale_temporaries(out)
+    sweep_temporaries(shard_dir)  # no job runs yet: every temporary file there is a killed job's
     if _already_built(out, recipe):
-        return BuildReport(out, 0, jobs_total, 0, 0.0, 0.0, time.perf_counter() - start)
+        return BuildReport(out, 0, jobs_total, 0, 0.0, 0.0, time.perf_counter() - start, packed=False)
+    check_hub_fits(plan, out, shard_dir)
     devices = resolve_devices(device) if executor == "local" else ["cpu"]
     pool = EXECUTORS.get(executor)(workers=workers, address=address, gpus_per_job=gpus_per_job,
                                    max_retries=max_retries, devices=devices)
-    shard_dir = out.with_suffix(".shards").absolute()  # workers may not share this process's working directory
     shard_dir.mkdir(parents=True, exist_ok=True)
     cache = shard_dir / "datasets"
     _prepare_datasets(plan, data_root, download, cache)

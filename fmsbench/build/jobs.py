@@ -54,7 +54,7 @@ def write_shard(path: Path, shard: Shard) -> None:
 
 
 def read_shard(path: Path) -> Shard:
-    with np.load(path) as data:
+    with np.load(path, allow_pickle=False) as data:
         return Shard(data["curves"], data["weights"], layout_from_json(str(data["layout"])), json.loads(str(data["info"])))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from fmsbench.data import digits, fractals, house_digits, real, shapes  # noqa: F401  (registration on import)
+from fmsbench.data import cifar, digits, fractals, house_digits, real, shapes  # noqa: F401  (registration on import)
 from fmsbench.data.base import DATASETS, RawData, Splits, data_root, make_splits, split_sizes, to_float
 from fmsbench.data.prepared import read_splits, spec_digest, write_splits
 from fmsbench.data.spec import DatasetSpec

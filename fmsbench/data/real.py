@@ -1,13 +1,13 @@
 """Real datasets through torchvision's own classes, read from `<data root>/<name>/` in their published layouts.
 
 - mnist:    <root>/mnist/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte      (torchvision MNIST)
-- cifar10:  <root>/cifar10/cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta} (torchvision CIFAR10)
 - svhn:     <root>/svhn/{train,test}_32x32.mat                                      (torchvision SVHN)
 - imagenet: <root>/imagenet/{train,val}/<class>/<image>, any resolution, e.g. downsampled 32x32 ImageNet
             (torchvision ImageFolder; images are resized to the recipe's size while loading)
 
-`download=True` lets torchvision fetch mnist/cifar10/svhn when online. torchvision checks the md5 of the
-CIFAR-10 and SVHN files; a spec with `verify=False` skips that check (test fixtures, repacked copies).
+`download=True` lets torchvision fetch mnist/svhn when online. torchvision checks the md5 of the SVHN files; a spec
+with `verify=False` skips that check (test fixtures, repacked copies). CIFAR-10 has its own reader (`cifar.py`):
+torchvision's unpickles its batches freely.
 """
 
 from __future__ import annotations
@@ -21,14 +21,6 @@ from torchvision import datasets
 
 from fmsbench.data.base import DATASETS, RawData, missing
 from fmsbench.data.spec import DatasetSpec
-
-
-class _UnverifiedCIFAR10(datasets.CIFAR10):
-    """CIFAR-10 whose files only need to exist (spec.verify = False): torchvision skips a check whose md5 is None."""
-
-    train_list = [[name, None] for name, _ in datasets.CIFAR10.train_list]
-    test_list = [[name, None] for name, _ in datasets.CIFAR10.test_list]
-    meta = {**datasets.CIFAR10.meta, "md5": None}
 
 
 class _UnverifiedSVHN(datasets.SVHN):
@@ -54,20 +46,6 @@ def mnist(spec: DatasetSpec, root: Path, download: bool) -> RawData:
     train, test = (_open(lambda train=train: datasets.MNIST(where, train=train, download=download), "mnist", where,
                          expected, "digits") for train in (True, False))
     return RawData(train.data[:, None], train.targets, test.data[:, None], test.targets, 10)
-
-
-@DATASETS.register("cifar10", pools=(50_000, 10_000), classes=10)
-def cifar10(spec: DatasetSpec, root: Path, download: bool) -> RawData:
-    where = root / "cifar10"
-    cls = datasets.CIFAR10 if spec.verify else _UnverifiedCIFAR10
-    expected = "cifar-10-batches-py/data_batch_1..5 and test_batch with matching md5 sums"
-    train, test = (_open(lambda train=train: cls(where, train=train, download=download), "cifar10", where, expected,
-                         "shapes") for train in (True, False))
-
-    def images(data: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
-
-    return RawData(images(train.data), torch.tensor(train.targets), images(test.data), torch.tensor(test.targets), 10)
 
 
 @DATASETS.register("svhn", pools=(73_257, 26_032), classes=10)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from fmsbench.tomlconfig import checked
+
 FROM_RECIPE = {"toml": False}  # field metadata: not a key of a recipe's dataset table
 
 
@@ -29,10 +31,10 @@ class DatasetSpec:
     name: str
     image_size: int = field(default=0, metadata=FROM_RECIPE)
     channels: int = field(default=0, metadata=FROM_RECIPE)
-    n_train: int | None = None
-    n_val: int = 500
-    n_test: int | None = None
-    seed: int = 0
+    n_train: int | None = checked(None, low=1)
+    n_val: int = checked(500, low=1)
+    n_test: int | None = checked(None, low=1)
+    seed: int = checked(0, low=0)
     verify: bool = True
 
     def at(self, image_size: int, channels: int) -> DatasetSpec:

@@ -9,6 +9,8 @@ Progress from inside a job: with `on_report`, the job function is called as `fn(
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -20,6 +22,7 @@ J = TypeVar("J")
 R = TypeVar("R")
 Report = Callable[[Any], None]
 POLL_SECONDS = 0.2  # how often reports are forwarded while jobs run
+ORPHAN_POLL_SECONDS = 1.0  # how often a worker process checks that its parent is alive
 
 
 class Executor(Protocol):
@@ -70,3 +73,19 @@ def single_thread() -> None:
     """One torch/OpenMP thread per worker: results match across executors and workers do not oversubscribe."""
     torch.set_num_threads(1)
     os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def exit_with_parent(parent: int, before_exit: Callable[[], None] | None = None) -> None:
+    """End this worker process within ORPHAN_POLL_SECONDS of the death of its parent, the process `parent` (a killed
+    parent's workers would otherwise wait on their queue forever, holding their memory), after `before_exit` (e.g.
+    removing its temporary folder). The parent passes its pid: a worker that starts after its parent died must not
+    take its new parent (init) for it."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_POLL_SECONDS)
+        if before_exit is not None:
+            before_exit()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()

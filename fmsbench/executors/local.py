@@ -9,47 +9,36 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from queue import Empty
 from typing import Any, TypeVar
 
 import torch
 
 from fmsbench.errors import FmsbenchError
-from fmsbench.executors.base import POLL_SECONDS, Report, assign_device, single_thread, worker_device
+from fmsbench.executors.base import POLL_SECONDS, Report, assign_device, exit_with_parent, single_thread, worker_device
 
 J = TypeVar("J")
 R = TypeVar("R")
-ORPHAN_POLL_SECONDS = 1.0  # how often a pool worker checks that its parent is alive
+_reports: Any = None  # in a pool worker: the pool's queue of progress reports to the parent
 
 
-_REPORTS: dict[str, Any] = {}  # in a pool worker: the queue its jobs' reports go back through
-
-
-def _pool_worker(devices: Any, reports: Any) -> None:
+def _pool_worker(parent: int, devices: Any, reports: Any) -> None:
     """Initializer of local pool workers: single-threaded, on the next device of `devices` (a queue; None: the
-    CPU), reporting through `reports`, and gone when the parent is (a killed build's idle workers would
-    otherwise wait on their queue forever, holding their memory)."""
+    CPU), holding the pool's report queue (given at process start: a queue cannot travel with a job), and gone
+    when the parent is."""
+    global _reports
+    _reports = reports
     single_thread()
     if devices is not None:
         assign_device(devices.get())
-    _REPORTS["queue"] = reports
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(ORPHAN_POLL_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+    exit_with_parent(parent)
 
 
-def _reporting(fn: Callable[..., R], job: J) -> R:
-    """`fn(job, report)` in a pool worker, `report` sending to the parent's queue."""
-    return fn(job, _REPORTS["queue"].put)
+def _report(message: Any) -> None:
+    """A job's `report` in a pool worker. SimpleQueue writes at once, before the job's result is sent, so the parent
+    has every report of a job when it sees the job finish."""
+    _reports.put(message)
 
 
 class LocalExecutor:
@@ -82,7 +71,8 @@ class LocalExecutor:
             yield from self._here(fn, jobs, on_report)
             return
         pool = self._started()
-        pending = {pool.submit(fn, job) if on_report is None else pool.submit(_reporting, fn, job) for job in jobs}
+        extra = () if on_report is None else (_report,)
+        pending = {pool.submit(fn, job, *extra) for job in jobs}
         try:
             while pending:
                 done, pending = wait(pending, timeout=POLL_SECONDS if on_report else None,
@@ -118,15 +108,16 @@ class LocalExecutor:
                 devices = context.Queue()
                 for device in self.gpus:
                     devices.put(device)
-            self._reports = context.Queue()
+            self._reports = context.SimpleQueue()  # no Manager process that could be orphaned
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_pool_worker,
-                                             initargs=(devices, self._reports))
+                                             initargs=(os.getpid(), devices, self._reports))
         return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            self._reports.close()
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -136,9 +127,5 @@ class LocalExecutor:
 
 
 def _forward(queue: Any, on_report: Report) -> None:
-    while True:
-        try:
-            message = queue.get_nowait()
-        except Empty:
-            return
-        on_report(message)
+    while not queue.empty():
+        on_report(queue.get())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ class Benchmark:
         self.max_epoch = info.max_epoch
         self.num_classes = info.num_classes
         self.model_ids = self._hub.model_ids
+        self.model_infos = self._hub.models
         self.search_space = self._hub.search_space
         self.configs = self._hub.configs
 
@@ -107,14 +109,9 @@ class Benchmark:
 
     def module(self, config: int, epoch: int) -> nn.Module:
         """The torch module of `config` at `epoch`, rebuilt from the architecture registry."""
-        from fmsbench.models import build_model
-
         row = self.configs.iloc[config]
-        model = self._hub.models[int(row["model"])]
-        module = build_model(model.arch, model.size, in_channels=model.in_channels, num_classes=self.num_classes,
-                             image_size=model.image_size, dropout=float(row["dropout"]))
-        module.load_state_dict(self.checkpoint(config, epoch))
-        return module.eval()
+        return rebuild_module(self.model_infos[int(row["model"])], self.num_classes, float(row["dropout"]),
+                              self.checkpoint(config, epoch))
 
     def close(self) -> None:
         self._hub.close()
@@ -124,3 +121,23 @@ class Benchmark:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ModelShape(Protocol):
+    """What rebuilding a module needs of a pretrained model (`ModelInfo` has it)."""
+
+    arch: str
+    size: str
+    in_channels: int
+    image_size: int
+
+
+def rebuild_module(model: ModelShape, num_classes: int, dropout: float, state_dict: dict[str, torch.Tensor]) -> nn.Module:
+    """A fresh module of the model's architecture (it draws from torch's generator, like any new module) holding
+    `state_dict`, in eval mode."""
+    from fmsbench.models import build_model
+
+    module = build_model(model.arch, model.size, in_channels=model.in_channels, num_classes=num_classes,
+                         image_size=model.image_size, dropout=dropout)
+    module.load_state_dict(state_dict)
+    return module.eval()

@@ -41,6 +41,7 @@ from fmsbench.atomic import atomic_path, write_text_atomic
 from fmsbench.hub.benchmark import Benchmark
 from fmsbench.hub.checkpoints import write_checkpoints
 from fmsbench.hub.store import HubFile
+from fmsbench.paths import output_folder
 from fmsbench.registry import Registry
 
 RESOURCE_ATTR = "epoch"
@@ -66,9 +67,9 @@ def export_hub(hub: Path | str, fmt: str, out: Path | str, checkpoints: bool = F
     """Write `hub` to the folder `out` in format `fmt` ("syne-tune" or "csv"), with every checkpoint too if
     `checkpoints`; every file is written atomically."""
     exporter = EXPORTERS.get(fmt)
+    out = output_folder(out, "out")
     with HubFile(hub) as opened:
         tasks = opened.tasks
-    out = Path(out)
     with ExitStack() as stack:
         benches = [stack.enter_context(Benchmark(hub, task)) for task in tasks]
         out.mkdir(parents=True, exist_ok=True)

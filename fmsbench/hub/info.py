@@ -45,9 +45,12 @@ class HubSummary:
     warnings: list[str]
 
 
-def summarize_hub(path: Path | str, headroom: bool = True) -> HubSummary:
-    """The hub's contents; with `headroom`, each task's ceilings too (seeded forests: seconds per task)."""
+def summarize_hub(path: Path | str, headroom: bool = True, verify: bool = False) -> HubSummary:
+    """The hub's contents; with `headroom`, each task's ceilings too (seeded forests: seconds per task); with
+    `verify`, after reading every dataset of it once (see `HubFile.verify`)."""
     with HubFile(path) as hub:
+        if verify:
+            hub.verify()
         val, test = hub.metrics.index("val_acc"), hub.metrics.index("test_acc")
         models = []
         for m in hub.models:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,7 +37,8 @@ import pandas as pd
 
 from fmsbench.atomic import atomic_path
 from fmsbench.errors import HubError
-from fmsbench.hub.layout import Layout, layout_from_json, layout_to_json
+from fmsbench.hub.layout import Layout, layout_from_json, layout_size, layout_to_json
+from fmsbench.paths import unsafe_reason
 from fmsbench.version import __version__
 
 SCHEMA_NAME = "fmsbench-hub"
@@ -220,7 +222,13 @@ def open_hub(path: Path | str) -> h5py.File:
     if h5.attrs.get("schema") != SCHEMA_NAME:
         h5.close()
         raise HubError(f"{path} is an HDF5 file but not an fmsbench hub (no schema='{SCHEMA_NAME}' attribute)")
-    version = int(h5.attrs.get("schema_version", -1))
+    stored = h5.attrs.get("schema_version", -1)
+    try:
+        version = operator.index(stored)
+    except TypeError:
+        h5.close()
+        raise HubError(f"{path} has a schema_version that is not an integer ({stored!r}); it is damaged or was not "
+                       "written by fmsbench") from None
     if version != SCHEMA_VERSION:
         h5.close()
         raise HubError(
@@ -265,7 +273,9 @@ class HubFile:
     """Read access to every part of a hub file: the one reader of what `write_hub` writes.
 
     Cheap metadata (attributes, configs table, models, tasks) is read on open; curves and checkpoints on demand.
-    A damaged file raises HubError with one line, whatever part is missing.
+    A damaged file raises HubError with one line, whatever part is missing: the stored names that become folders
+    (recipe and task names) are checked on open, every weights dataset of a task before its first checkpoint is
+    read, and `verify` reads every dataset once.
     """
 
     def __init__(self, path: Path | str) -> None:
@@ -286,7 +296,10 @@ class HubFile:
             self.tasks: list[str] = sorted(self._h5["tasks"].keys())
             self.models = [self._model(model_id) for model_id in self.model_ids]
             self.configs = self._configs()
-        except (OSError, KeyError, ValueError) as error:
+            for what, name in (("recipe name", self.recipe_name), *(("task name", task) for task in self.tasks)):
+                if (reason := unsafe_reason(name)) is not None:
+                    raise ValueError(f"its {what} {name!r} cannot be a folder name: {reason}")
+        except (OSError, KeyError, ValueError, TypeError, IndexError) as error:
             self.close()
             raise self.damaged(error) from None
 
@@ -308,8 +321,11 @@ class HubFile:
 
     def task(self, name: str) -> TaskInfo:
         attrs = self._group(f"tasks/{name}").attrs
-        return TaskInfo(name, json.loads(attrs["dataset"]), int(attrs["num_classes"]), int(attrs["max_epoch"]),
-                        int(attrs["n_train"]), int(attrs["n_val"]), int(attrs["n_test"]))
+        try:
+            return TaskInfo(name, json.loads(attrs["dataset"]), int(attrs["num_classes"]), int(attrs["max_epoch"]),
+                            int(attrs["n_train"]), int(attrs["n_val"]), int(attrs["n_test"]))
+        except (OSError, KeyError, ValueError, TypeError) as error:
+            raise self.damaged(error) from None
 
     def curves(self, task: str) -> np.ndarray:
         """[config, epoch 0..E, metric] of one task, in `metrics` order."""
@@ -330,13 +346,50 @@ class HubFile:
 
     def checkpoint(self, task: str, config: int, epoch: int) -> tuple[np.ndarray, Layout]:
         """The flat float32 weights of `config` after `epoch` epochs on `task`, and their layout."""
-        dataset = self._weights(task, config)
         if task not in self._weight_rows:
-            self._weight_rows[task] = self._read(f"tasks/{task}/weight_row")
+            self._weight_rows[task] = self._check_weights(task)
+        dataset = self._weights(task, config)
         try:
             return dataset[int(self._weight_rows[task][config]), epoch].astype(np.float32), self.layout(task, config)
         except (OSError, KeyError, ValueError) as error:
             raise self.damaged(error) from None
+
+    def _check_weights(self, task: str) -> np.ndarray:
+        """Check that every weights dataset of `task` is present with the shape its configs and layout need;
+        return the task's weight rows."""
+        rows = self._read(f"tasks/{task}/weight_row")
+        max_epoch, models = self.task(task).max_epoch, self.configs["model"].to_numpy()
+        try:
+            if rows.shape != models.shape:
+                raise ValueError(f"tasks/{task}/weight_row has shape {rows.shape}, expected {models.shape}")
+            for model in np.unique(models):
+                name = f"tasks/{task}/weights/{self.model_ids[model]}"
+                dataset = self._h5[name]
+                expected = (int((models == model).sum()), max_epoch + 1,
+                            layout_size(layout_from_json(dataset.attrs["layout"])))
+                if dataset.shape != expected or not np.isin(rows[models == model], range(expected[0])).all():
+                    raise ValueError(f"{name} has shape {dataset.shape}, expected {expected}")
+        except (OSError, KeyError, ValueError, TypeError) as error:
+            raise self.damaged(error) from None
+        return rows
+
+    def verify(self) -> None:
+        """Read every dataset of the hub once (every checkpoint included): HubError naming the first one that is
+        missing, misshapen or unreadable. Slow on big hubs: it decompresses everything."""
+        for model in self.models:
+            self.pretrain_curves(model.model_id)
+            self._read(f"models/{model.model_id}/weights")
+        for task in self.tasks:
+            self.curves(task)
+            self._check_weights(task)
+            for model in np.unique(self.configs["model"].to_numpy()):
+                name = f"tasks/{task}/weights/{self.model_ids[model]}"
+                dataset = self._group(name)
+                for row in range(dataset.shape[0]):
+                    try:
+                        dataset[row]
+                    except (OSError, ValueError) as error:
+                        raise self.damaged(OSError(f"{name} row {row}: {error}")) from None
 
     def layout(self, task: str, config: int) -> Layout:
         """The state_dict layout of `config`'s checkpoints on `task`."""

@@ -13,7 +13,8 @@ SIZES = {"s": (32, 2, 2), "m": (48, 2, 4)}
 PATCH_GRID = 4
 
 
-@MODELS.register("vit", sizes=tuple(SIZES))
+@MODELS.register("vit", sizes=tuple(SIZES), image_size_multiple=PATCH_GRID,
+                 image_size_why=f"a {PATCH_GRID}x{PATCH_GRID} grid of square patches")
 def vit(size: str, *, in_channels: int, num_classes: int, image_size: int, dropout: float = 0.0) -> VisionTransformer:
     dim, depth, heads = size_config("vit", SIZES, size)
     if image_size % PATCH_GRID:

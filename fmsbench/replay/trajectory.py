@@ -26,6 +26,8 @@ from typing import Any
 from fmsbench.atomic import write_text_atomic
 from fmsbench.errors import FmsbenchError
 from fmsbench.metrics import TAU_KINDS, Taus
+from fmsbench.paths import safe_name
+from fmsbench.tomlconfig import build
 
 FORMAT_NAME = "fmsbench-trajectory"
 FORMAT_VERSION = 2
@@ -105,32 +107,60 @@ class Trajectory:
 
     @classmethod
     def from_json(cls, text: str, source: str = "<string>") -> Trajectory:
+        """Parse and check a trajectory (every field's type, at least one step): TrajectoryError on anything else."""
         try:
             data = json.loads(text)
-            if data.get("format") != FORMAT_NAME:
-                raise TrajectoryError(f"{source} is not an fmsbench trajectory file")
-            if data.get("format_version") != FORMAT_VERSION:
-                raise TrajectoryError(
-                    f"{source} has trajectory format version {data.get('format_version')}, this fmsbench reads "
-                    f"{FORMAT_VERSION}; rerun it"
-                )
-            steps = [StepRecord(**{k: math.nan if v is None else v for k, v in s.items() if k != "tau"},
-                                tau=_taus_from_json(s["tau"])) for s in data["steps"]]
-            tau = {int(budget): _taus_from_json(value) for budget, value in data["tau"].items()}
-            return cls(RunMeta(**data["meta"]), steps, tau)
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+        except json.JSONDecodeError as error:
             raise TrajectoryError(f"{source} is not a readable trajectory file ({error}); delete it and rerun") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+            raise TrajectoryError(f"{source} is not an fmsbench trajectory file")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise TrajectoryError(
+                f"{source} has trajectory format version {data.get('format_version')}, this fmsbench reads "
+                f"{FORMAT_VERSION}; rerun it"
+            )
+        file = build(_File, data, source, error=TrajectoryError)
+        if not file.steps:
+            raise TrajectoryError(f"{source} has no steps (a run pays for at least one epoch); delete it and rerun")
+        steps = [build(StepRecord, {**_nan_for_null(step), "tau": None}, f"{source}: steps[{index}]",
+                       error=TrajectoryError) for index, step in enumerate(file.steps)]
+        for index, (step, raw) in enumerate(zip(steps, file.steps)):
+            step.tau = _taus_from_json(raw.get("tau"), f"{source}: steps[{index}]: tau")
+        tau = {}
+        for budget, value in file.tau.items():
+            if not budget.isdigit():
+                raise TrajectoryError(f"{source}: tau: budget {budget!r} is not a whole number of epochs")
+            tau[int(budget)] = _taus_from_json(value, f"{source}: tau: {budget}")
+        return cls(build(RunMeta, file.meta, f"{source}: meta", error=TrajectoryError), steps, tau)
 
     def save(self, path: Path) -> None:
         write_text_atomic(path, self.to_json())
 
     @classmethod
     def load(cls, path: Path) -> Trajectory:
-        return cls.from_json(Path(path).read_text(), str(path))
+        try:
+            text = Path(path).read_bytes().decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise TrajectoryError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); it is not a "
+                                  "trajectory file: delete it and rerun") from None
+        return cls.from_json(text, str(path))
+
+
+@dataclass
+class _File:
+    """The top level of a trajectory file, as read (meta and steps are checked as RunMeta and StepRecord)."""
+
+    format: str
+    format_version: int
+    meta: dict[str, Any]
+    tau: dict[str, Any]
+    steps: list[dict[str, Any]]
 
 
 def trajectory_path(out: Path, hub_name: str, task: str, method: str, seed: int) -> Path:
-    return Path(out) / hub_name / task / method / f"seed{seed}.json"
+    """Where a run's trajectory goes: always under `out` (each name must be one plain folder name)."""
+    names = (safe_name(hub_name, "hub name"), safe_name(task, "task name"), safe_name(method, "method name"))
+    return Path(out).joinpath(*names, f"seed{int(seed)}.json")
 
 
 def _finite(value: Any) -> Any:
@@ -142,5 +172,11 @@ def _taus_json(taus: Taus | None) -> dict[str, float | None] | None:
     return None if taus is None else {kind: _finite(taus.of(kind)) for kind in TAU_KINDS}
 
 
-def _taus_from_json(data: dict[str, float | None] | None) -> Taus | None:
-    return None if data is None else Taus(**{kind: math.nan if data[kind] is None else data[kind] for kind in TAU_KINDS})
+def _nan_for_null(data: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of `_finite`: null numbers are NaN (a field that must not be NaN then fails its type check)."""
+    return {key: math.nan if value is None else value for key, value in data.items()}
+
+
+def _taus_from_json(data: Any, where: str) -> Taus | None:
+    return None if data is None else build(Taus, _nan_for_null(data) if isinstance(data, dict) else data, where,
+                                           error=TrajectoryError)

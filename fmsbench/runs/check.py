@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -26,6 +27,7 @@ from fmsbench.runs.experiment import (
     load_experiment,
     run_experiment,
 )
+from fmsbench.tomlconfig import build
 from fmsbench.version import __version__
 
 FORMAT_NAME = "fmsbench-baseline"
@@ -67,16 +69,39 @@ class Baseline:
 
     @classmethod
     def load(cls, path: Path) -> Baseline:
+        """Read and check a baseline file (encoding, format, every field's type and value), before any run."""
         if not Path(path).is_file():
             raise BaselineError(f"baseline file {path} does not exist; create it with `fmsbench check --update`")
         try:
-            data = json.loads(Path(path).read_text())
-            if data.get("format") != FORMAT_NAME or data.get("format_version") != FORMAT_VERSION:
-                raise BaselineError(f"{path} is not an fmsbench baseline file (version {FORMAT_VERSION})")
-            return cls(data["experiment"], {**DEFAULT_TOLERANCE, **data["tolerance"]},
-                       [Measurement(**m) for m in data["measurements"]], data["fmsbench_version"], data["created"])
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+            data = json.loads(Path(path).read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise BaselineError(f"{path} is not a readable baseline file ({error})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME or data.get("format_version") != FORMAT_VERSION:
+            raise BaselineError(f"{path} is not an fmsbench baseline file (version {FORMAT_VERSION})")
+        file = build(_BaselineFile, data, str(path), error=BaselineError)
+        for kind, value in file.tolerance.items():
+            if kind not in DEFAULT_TOLERANCE or not (math.isfinite(value) and value >= 0):
+                raise BaselineError(f"{path}: tolerance: {kind} = {value!r}; tolerances are tau and final_regret, "
+                                    "each a number >= 0")
+        for index, m in enumerate(file.measurements):
+            if not (m.metric == "final_regret" or re.fullmatch(r"tau@\d+", m.metric)) or not math.isfinite(m.value):
+                raise BaselineError(f"{path}: measurements[{index}]: metric {m.metric!r} = {m.value!r}; expected "
+                                    "final_regret or tau@<budget>, with a finite value")
+        return cls(file.experiment, {**DEFAULT_TOLERANCE, **file.tolerance}, file.measurements, file.fmsbench_version,
+                   file.created)
+
+
+@dataclass(frozen=True)
+class _BaselineFile:
+    """A baseline file as written by `Baseline.to_json`."""
+
+    format: str
+    format_version: int
+    experiment: str
+    tolerance: dict[str, float]
+    fmsbench_version: str
+    created: str
+    measurements: list[Measurement]
 
 
 @dataclass(frozen=True)
@@ -147,13 +172,14 @@ class CheckOutcome:
 
 def run_check(baseline: Path, results: Path = Path("results/check"), hubs: Path = Path("hubs"), *,
               experiment: str | None = None, tolerance: dict[str, float] | None = None,
-              update: bool = False) -> CheckOutcome:
+              update: bool = False, isolate: bool = True) -> CheckOutcome:
     """Rerun the baseline's experiment (or `experiment`) and compare with the baseline, or, with `update`, record
-    its measurements as the new baseline (keeping the old tolerances unless `tolerance` overrides them)."""
+    its measurements as the new baseline (keeping the old tolerances unless `tolerance` overrides them). The
+    baseline is read and checked first; `isolate` runs each method in its own worker process."""
     previous = None if update and not Path(baseline).exists() else Baseline.load(baseline)
     name = experiment or (previous.experiment if previous else "ci")  # a bundled name or a .toml path
     spec = load_experiment(name)
-    runs = run_experiment(spec, results, hubs)
+    runs = run_experiment(spec, results, hubs, isolate=isolate)
     current = measure(spec, results)
     merged = {**(previous.tolerance if previous else DEFAULT_TOLERANCE), **(tolerance or {})}
     if update:

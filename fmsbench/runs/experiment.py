@@ -29,10 +29,11 @@ from fmsbench.build.builder import build_hub
 from fmsbench.build.recipe import RECIPES_DIR, load_recipe
 from fmsbench.errors import RecipeError
 from fmsbench.hub.store import HubFile
+from fmsbench.paths import output_folder, unsafe_reason
 from fmsbench.replay.trajectory import Trajectory
 from fmsbench.runs.runner import ProgressCallback, RunSpec, parse_int_list, plan_runs, run_all
 from fmsbench.runs.transfer import meta_train
-from fmsbench.tomlconfig import build, bundled_names, read_toml, resolve_toml
+from fmsbench.tomlconfig import build, bundled_names, checked, read_toml, resolve_toml
 
 EXPERIMENTS_DIR = RECIPES_DIR / "experiments"
 
@@ -46,11 +47,11 @@ class TransferSection:
     steps: Adam steps of meta-training; seed: seeds the choice of configs and the meta-training.
     """
 
-    source_tasks: tuple[str, ...]
+    source_tasks: tuple[str, ...] = checked(nonempty=True, unique=True)
     exclude_arch: str | None = None
-    configs_per_task: int = 0
-    steps: int = 1000
-    seed: int = 0
+    configs_per_task: int = checked(0, low=0)
+    steps: int = checked(1000, low=1)
+    seed: int = checked(0, low=0)
 
 
 @dataclass(frozen=True)
@@ -60,19 +61,19 @@ class ArmSection:
         show as "<method> [<label>]" in the report."""
 
     hub: str
-    methods: tuple[str, ...]
+    methods: tuple[str, ...] = checked(nonempty=True, unique=True)
     label: str = ""
-    tasks: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = checked((), unique=True)
     seeds: str = "0-9"
-    budget: int = 100
-    tau_budgets: tuple[int, ...] = (50, 100)
+    budget: int = checked(100, low=1)
+    tau_budgets: tuple[int, ...] = checked((50, 100), low=1, unique=True)
     settings: dict[str, Any] = field(default_factory=dict)
     transfer: TransferSection | None = None
 
 
 @dataclass(frozen=True)
 class ReportSection:
-    budgets: tuple[int, ...] = (50, 100)
+    budgets: tuple[int, ...] = checked((50, 100), low=1, nonempty=True, unique=True)
     tau: bool = True
     regret: bool = True
     plot: bool = True
@@ -97,10 +98,14 @@ def load_experiment(name_or_path: str | Path) -> Experiment:
     data, text = read_toml(path)
     experiment = build(Experiment, data, str(path), text=text)
     labels = [label_folder(arm.label) for arm in experiment.arms]
+    if (reason := unsafe_reason(experiment.name)) is not None:
+        raise RecipeError(f"{path}: name {experiment.name!r} cannot be a folder name ({reason}); use a plain name")
     if not experiment.arms or any(arm.transfer and not arm.label for arm in experiment.arms):
         raise RecipeError(f"{path}: give at least one [[arms]], and a label to every arm with a transfer section")
-    if any(arm.label and not folder for arm, folder in zip(experiment.arms, labels)):
-        raise RecipeError(f"{path}: an arm label needs at least one letter or digit")
+    if any(arm.label and (not folder or unsafe_reason(folder)) for arm, folder in zip(experiment.arms, labels)):
+        raise RecipeError(f"{path}: an arm label needs at least one letter or digit and cannot be '.' or '..'")
+    for arm in experiment.arms:
+        parse_int_list(arm.seeds, "seeds")  # a bad seed list fails here, not after the first arm ran
     if len(set(filter(None, labels))) != len(list(filter(None, labels))):
         raise RecipeError(f"{path}: arm labels must be unique (also as folder names: {', '.join(filter(None, labels))})")
     return experiment
@@ -126,14 +131,15 @@ def arm_results(results: Path, arm: ArmSection) -> Path:
 
 def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs: Path = Path("hubs"), *,
                    jobs: int = 1, executor: str = "local", address: str | None = None, ensure_hub: Callable[[str, Path], Path] | None = None,
-                   on_arm: ArmProgress | None = None) -> ExperimentOutcome:
+                   on_arm: ArmProgress | None = None, isolate: bool = True) -> ExperimentOutcome:
     """Build missing hubs, meta-train transfer arms, run every unfinished run; save the protocol with the results.
 
     An arm's hub is a built .h5 or a recipe: `ensure_hub(recipe, hubs)` returns its hub file, built if missing
     (the CLI passes one that shows build progress); `executor` and `address` choose where runs execute (see
-    fmsbench.executors).
+    fmsbench.executors); `isolate` runs each method in its own worker process (fmsbench.replay.isolation).
     """
-    folder = Path(results) / "experiments" / experiment.name
+    folder = output_folder(results, "results") / "experiments" / experiment.name
+    output_folder(hubs, "hubs")
     write_text_atomic(folder / "experiment.toml", experiment.text)
     ensure = ensure_hub or recipe_hub
     written = skipped = 0
@@ -142,10 +148,11 @@ def run_experiment(experiment: Experiment, results: Path = Path("results"), hubs
         out = arm_results(results, arm)
         overrides = {key: str(value) for key, value in arm.settings.items()}
         if arm.transfer is not None:
-            overrides["warm_start"] = str(_meta_train(arm, hub, out / "transfer", overrides))
+            # absolute: an isolated method runs in an empty folder of its own
+            overrides["warm_start"] = str(_meta_train(arm, hub, out / "transfer", overrides).absolute())
         tasks = ",".join(arm.tasks) if arm.tasks else "all"
         specs = plan_runs(",".join(arm.methods), hub, tasks, parse_int_list(arm.seeds, "seeds"), arm.budget, out,
-                          arm.tau_budgets, overrides).specs
+                          arm.tau_budgets, overrides, isolate=isolate).specs
         outcome = run_all(specs, jobs, on_arm(arm, specs) if on_arm else None, executor=executor, address=address)
         written, skipped = written + len(outcome.written), skipped + len(outcome.skipped)
     return ExperimentOutcome(written, skipped)

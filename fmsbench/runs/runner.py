@@ -2,23 +2,21 @@
 
 A run is fixed by (hub, task, method, settings, seed, budget): it seeds numpy (the method's generator) and
 torch (the global generator, restored afterwards), uses one torch thread and deterministic algorithms, so
-the same run gives the same trajectory in any process. A run whose trajectory file exists is skipped if it
+the same run gives the same trajectory in any process, the method's own worker included (`isolate`, the
+default: fmsbench.replay.isolation). A run whose trajectory file exists is skipped if it
 was made from the same hub build with the same budget and settings; otherwise the mismatch is an error
 rather than a silent mix of results.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from fmsbench.errors import FmsbenchError, UnknownNameError
 from fmsbench.executors import EXECUTORS
@@ -26,8 +24,12 @@ from fmsbench.hub.benchmark import Benchmark
 from fmsbench.hub.store import HubFile
 from fmsbench.methods import METHODS
 from fmsbench.methods.base import unsuitable
+from fmsbench.paths import output_folder, safe_name
 from fmsbench.plugins import load_plugins, loaded_files
+from fmsbench.replay.isolation import open_method
 from fmsbench.replay.loop import replay
+from fmsbench.replay.protocol import Method
+from fmsbench.replay.seeding import seeded_torch
 from fmsbench.replay.trajectory import RunMeta, Trajectory, TrajectoryError, trajectory_path
 from fmsbench.version import __version__
 
@@ -49,6 +51,7 @@ class RunSpec:
     tau_budgets: tuple[int, ...]
     overrides: tuple[tuple[str, Any], ...]
     out: str
+    isolate: bool = True  # the method runs in its own worker process (same trajectory, see replay.isolation)
     plugins: tuple[str, ...] = field(default_factory=loaded_files)
 
     @property
@@ -61,7 +64,14 @@ class RunSpec:
 
     def settings(self) -> dict[str, Any]:
         """The method's full settings (defaults plus overrides), as recorded in the trajectory."""
-        return METHODS.get(self.method)(self.seed, **dict(self.overrides)).settings()
+        return make_method(self.method, self.seed, self.overrides).settings()
+
+
+def make_method(name: str, seed: int, overrides: tuple[tuple[str, Any], ...], plugins: tuple[str, ...] = ()) -> Method:
+    """A registered method with its settings, built in the process that replays it (a worker, if isolated, which
+    loads the `plugins` files first: a plugin method must be registered there too)."""
+    load_plugins(plugins)
+    return METHODS.get(name)(seed, **dict(overrides))
 
 
 @dataclass
@@ -74,12 +84,15 @@ class RunOutcome:
 def parse_int_list(text: str, what: str) -> list[int]:
     """'0-4' -> [0, 1, 2, 3, 4]; '50,100' -> [50, 100]; ranges and commas mix ('0-2,7')."""
     values: list[int] = []
-    try:
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            low, _, high = part.partition("-")
-            values.extend(range(int(low), int(high) + 1) if high else [int(low)])
-    except ValueError:
-        raise FmsbenchError(f"cannot read {what} '{text}'; write e.g. '0-4' or '0,2,5'") from None
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        low, dash, high = part.partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            raise FmsbenchError(f"cannot read {what} '{text}'; write e.g. '0-4' or '0,2,5'") from None
+        if last < first:
+            raise FmsbenchError(f"the {what} range '{part}' is reversed; write '{last}-{first}'")
+        values.extend(range(first, last + 1))
     if not values:
         raise FmsbenchError(f"no {what} given")
     return sorted(set(values))
@@ -103,13 +116,16 @@ def resolve_methods(text: str, architectures: set[str]) -> tuple[list[str], dict
     if text.strip() == "all":
         reasons = {name: unsuitable(name, architectures) for name in METHODS.names()}
         skipped = {name: reason for name, reason in reasons.items() if reason}
-        return [name for name in METHODS.names() if name not in skipped], skipped
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    for name in names:
-        METHODS.get(name)
-    if not names:
-        raise FmsbenchError("no method given; see `fmsbench methods`")
-    return names, {}
+        names = [name for name in METHODS.names() if name not in skipped]
+    else:
+        names, skipped = [n.strip() for n in text.split(",") if n.strip()], {}
+        for name in names:
+            METHODS.get(name)
+        if not names:
+            raise FmsbenchError("no method given; see `fmsbench methods`")
+    for name in names:  # each names a results folder
+        safe_name(name, "method name")
+    return names, skipped
 
 
 def resolve_tasks(hub: HubFile, task: str | None) -> list[str]:
@@ -121,6 +137,18 @@ def resolve_tasks(hub: HubFile, task: str | None) -> list[str]:
         if name not in hub.tasks:
             raise FmsbenchError(f"hub {hub.path} has no task '{name}'; its tasks are: {', '.join(hub.tasks)}")
     return chosen
+
+
+def _check_rebuildable(names: Sequence[str]) -> None:
+    """An isolated method is rebuilt by name in a fresh interpreter, which knows built-in, installed and plugin-file
+    methods only: one that a script or module registered itself exists only in this process."""
+    for name in names:
+        origin = METHODS.origin(name)
+        if origin.startswith("module "):
+            raise FmsbenchError(
+                f"method '{name}' was registered by {origin}, which an isolated method worker cannot load; put it in a "
+                "plugin file (--plugin FILE, or fmsbench.plugins.load_plugins) or run it unisolated (--no-isolate)",
+                parameters=("isolate",))
 
 
 def _overrides_for(methods: list[str], overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -142,18 +170,23 @@ class RunPlan:
 
 
 def plan_runs(methods: str, hub: Path | HubFile, task: str | None, seeds: Sequence[int], budget: int, out: Path,
-              tau_budgets: Sequence[int] = (50, 100), overrides: dict[str, Any] | None = None) -> RunPlan:
-    """Every (method, task, seed) run of one command on `hub`, a path (opened once here) or an open HubFile."""
+              tau_budgets: Sequence[int] = (50, 100), overrides: dict[str, Any] | None = None, *,
+              isolate: bool = True) -> RunPlan:
+    """Every (method, task, seed) run of one command on `hub`, a path (opened once here) or an open HubFile; with
+    `isolate` each method runs in its own worker process (see fmsbench.replay.isolation)."""
     if budget < 1:
         raise FmsbenchError(f"budget must be at least 1 epoch, got {budget}", parameters=("budget",))
+    output_folder(out, "out")
     if not isinstance(hub, HubFile):
         with HubFile(hub) as opened:
-            return plan_runs(methods, opened, task, seeds, budget, out, tau_budgets, overrides)
+            return plan_runs(methods, opened, task, seeds, budget, out, tau_budgets, overrides, isolate=isolate)
     names, skipped = resolve_methods(methods, {m.arch_id for m in hub.models})
+    if isolate:
+        _check_rebuildable(names)
     per_method = _overrides_for(names, overrides or {})
     specs = [
         RunSpec(name, str(hub.path), hub.recipe_name, fingerprint, task_name, seed, budget,
-                tuple(sorted(set(tau_budgets))), tuple(sorted(per_method[name].items())), str(out))
+                tuple(sorted(set(tau_budgets))), tuple(sorted(per_method[name].items())), str(out), isolate)
         for task_name in resolve_tasks(hub, task)
         for fingerprint in [hub.fingerprint(task_name)]
         for name in names for seed in seeds
@@ -176,21 +209,6 @@ def is_finished(spec: RunSpec) -> bool:
                 "delete it or choose another --out"
             )
     return True
-
-
-@contextlib.contextmanager
-def seeded_torch(seed: int) -> Iterator[None]:
-    """Seed torch's global generator, one thread, deterministic algorithms; restore all three afterwards."""
-    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            yield
-    finally:
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(deterministic)
 
 
 class OpenBenchmarks:
@@ -225,8 +243,8 @@ def execute(spec: RunSpec, on_progress: ProgressCallback | None = None,
 
 
 def _execute(spec: RunSpec, bench: Benchmark, on_progress: ProgressCallback | None) -> Trajectory:
-    with seeded_torch(spec.seed):
-        method = METHODS.get(spec.method)(spec.seed, **dict(spec.overrides))
+    factory = functools.partial(make_method, spec.method, spec.seed, spec.overrides, spec.plugins)
+    with seeded_torch(spec.seed), open_method(factory, spec.seed, isolate=spec.isolate, hidden=(spec.hub,)) as method:
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         start = time.perf_counter()
         result = replay(method, bench, spec.budget, tau_budgets=spec.tau_budgets,

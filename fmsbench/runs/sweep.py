@@ -47,9 +47,11 @@ def spendable_epochs(hub: HubFile) -> int:
 def plan_sweep(methods: str | Sequence[str], hubs: Sequence[Path | str] | None = None,
                tasks: str | Sequence[str] | None = None, seeds: Sequence[int] = (0,), budget: int = 100,
                out: Path | str = "results", tau_budgets: Sequence[int] | None = None,
-               settings: dict[str, Any] | None = None, plugins: Sequence[Path | str] = ()) -> SweepPlan:
+               settings: dict[str, Any] | None = None, plugins: Sequence[Path | str] = (), *,
+              isolate: bool = True) -> SweepPlan:
     """Every run of `methods` ('all', names comma-separated, or a list) on `hubs` (default: every hub file in
-    ./hubs), `tasks` (default: all of each hub), `seeds`; `plugins` are plugin files to load first."""
+    ./hubs), `tasks` (default: all of each hub), `seeds`; `plugins` are plugin files to load first; with `isolate`
+    each method runs in its own worker process (see fmsbench.replay.isolation)."""
     load_plugins(plugins)
     chosen = _hubs(hubs)
     method_text = methods if isinstance(methods, str) else ",".join(methods)
@@ -59,7 +61,7 @@ def plan_sweep(methods: str | Sequence[str], hubs: Sequence[Path | str] | None =
         with HubFile(hub) as opened:  # once per hub: planning and review
             taus = default_tau_budgets(budget, spendable_epochs(opened)) if tau_budgets is None else tau_budgets
             part = plan_runs(method_text, opened, task_text, list(seeds), budget, Path(out), taus,
-                             dict(settings or {}))
+                             dict(settings or {}), isolate=isolate)
             review = review_hub(opened, part.specs)
         plan.specs += part.specs
         plan.skipped |= {(name if len(chosen) == 1 else f"{name} on {hub}"): why for name, why in part.skipped.items()}
@@ -72,10 +74,10 @@ def run_sweep(methods: str | Sequence[str], hubs: Sequence[Path | str] | None = 
               out: Path | str = "results", tau_budgets: Sequence[int] | None = None,
               settings: dict[str, Any] | None = None, plugins: Sequence[Path | str] = (), jobs: int = 1,
               on_progress: ProgressCallback | None = None, executor: str = "local",
-              address: str | None = None) -> list[Path]:
+              address: str | None = None, isolate: bool = True) -> list[Path]:
     """Plan (see `plan_sweep`) and run every unfinished run with `jobs` workers; the trajectory file of every run
     of the sweep, finished before or now."""
-    plan = plan_sweep(methods, hubs, tasks, seeds, budget, out, tau_budgets, settings, plugins)
+    plan = plan_sweep(methods, hubs, tasks, seeds, budget, out, tau_budgets, settings, plugins, isolate=isolate)
     run_all(plan.specs, jobs, on_progress, executor=executor, address=address)
     return [spec.path for spec in plan.specs]
 

@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from typer.testing import CliRunner
 
 from fmsbench.build.builder import build_hub
 from fmsbench.build.recipe import RECIPES_DIR, load_recipe
 from fmsbench.build.train import evaluate
+from fmsbench.cli import app
 from fmsbench.data import load_dataset
 from fmsbench.hub.benchmark import Benchmark
 from fmsbench.hub.store import METRICS
@@ -122,3 +124,20 @@ def test_pool_workers_exit_when_the_build_is_killed(tmp_path: Path) -> None:
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.time() < deadline:
         time.sleep(0.2)
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "orphaned workers must exit"
+
+
+def test_a_rerun_that_only_packs_says_so_and_removes_stale_temporaries(tmp_path: Path) -> None:
+    recipe = RECIPES_DIR / "simple-cnn-tiny.toml"
+    build_hub(load_recipe(recipe), tmp_path, workers=1, keep_shards=True)
+    hub, shards = tmp_path / "simple-cnn-tiny.h5", tmp_path / "simple-cnn-tiny.shards"
+    hub.unlink()  # as if killed while packing, with every shard written
+    stale = [tmp_path / ".simple-cnn-tiny.h5.k1ll3d_0.tmp", shards / ".finetune-x.npz.k1ll3d_0.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    result = CliRunner().invoke(app, ["build-hub", str(recipe), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    message = " ".join(result.output.split())
+    assert "packed" in message and "no job needed to run" in message and "nothing to do" not in message
+    assert hub.exists() and not any(path.exists() for path in stale)
+    again = CliRunner().invoke(app, ["build-hub", str(recipe), "--out", str(tmp_path)])
+    assert "is already built from this recipe; nothing to do" in " ".join(again.output.split())

@@ -6,7 +6,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from hubfakes import HAND_VAL, write_fake_hub
+from hubfakes import HAND_VAL, make_synthetic_hub, write_fake_hub
 from typer.testing import CliRunner
 
 from fmsbench.cli import app
@@ -73,3 +73,72 @@ def test_a_damaged_part_is_one_line(tmp_path: Path) -> None:
         del h5["tasks/main/curves"]
     with HubFile(path) as hub, pytest.raises(HubError, match="damaged or truncated .* rebuild it"):
         hub.curves("main")
+
+
+def _one_line(result, code: int = 2) -> str:  # noqa: ANN001
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output and result.output.count("error:") == 1, result.output
+    return " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("version", ["1", 1.0, 1.5, np.array([1, 1])])
+def test_a_schema_version_that_is_not_an_integer_is_one_line(tmp_path: Path, version: object) -> None:
+    path = write_fake_hub(tmp_path / "version.h5", HAND_VAL)
+    with h5py.File(path, "a") as h5:
+        h5.attrs["schema_version"] = version
+    assert "schema_version that is not an integer" in _one_line(runner.invoke(app, ["hub", "info", str(path)]))
+
+
+@pytest.mark.parametrize("name", ["../../../x", "/tmp/x", "a\\b", "", ".."])
+def test_a_stored_recipe_name_that_is_not_a_plain_name_is_refused(tmp_path: Path, name: str) -> None:
+    path = write_fake_hub(tmp_path / "named.h5", HAND_VAL)
+    with h5py.File(path, "a") as h5:
+        h5.attrs["recipe_name"] = name
+    message = _one_line(runner.invoke(app, ["run", "--method", "random", "--hub", str(path),
+                                           "--out", str(tmp_path / "results")]))
+    assert f"its recipe name {name!r} cannot be a folder name" in message
+    assert [p.name for p in tmp_path.iterdir()] == ["named.h5"]  # nothing written, inside --out or elsewhere
+
+
+def test_a_stored_task_name_that_is_not_a_plain_name_is_refused(tmp_path: Path) -> None:
+    path = write_fake_hub(tmp_path / "named.h5", HAND_VAL)
+    with h5py.File(path, "a") as h5:
+        h5.move("tasks/main", "tasks/a\\b")
+    with pytest.raises(HubError, match=r"its task name 'a\\\\b' cannot be a folder name"):
+        HubFile(path)
+
+
+def _damage(path: Path, how: str) -> str:
+    """Damage the weights dataset of one model; return its id."""
+    with h5py.File(path, "a") as h5:
+        group = h5["tasks/main/weights"]
+        model_id = sorted(group)[0]
+        weights = group[model_id]
+        if how == "deleted":
+            del group[model_id]
+        elif how == "misshapen":
+            data, layout = weights[()], weights.attrs["layout"]
+            del group[model_id]
+            group.create_dataset(model_id, data=data[:, :2])
+            group[model_id].attrs["layout"] = layout
+        else:
+            chunk = weights.id.get_chunk_info(0)
+    if how == "corrupted":  # the gzip stream of the first checkpoint is garbage
+        with open(path, "r+b") as handle:
+            handle.seek(chunk.byte_offset)
+            handle.write(bytes(range(7, 7 + chunk.size)))
+    return model_id
+
+
+@pytest.mark.parametrize("how", ["deleted", "misshapen", "corrupted"])
+def test_a_damaged_weights_dataset_is_found_by_verify_and_by_the_first_read(tmp_path: Path, how: str) -> None:
+    path = make_synthetic_hub(tmp_path / "damaged.h5", n_configs=6, max_epoch=2, n_models=2)
+    intact = runner.invoke(app, ["hub", "info", "--verify", str(path)])
+    assert intact.exit_code == 0 and "verified" in intact.output
+    model_id = _damage(path, how)
+    message = _one_line(runner.invoke(app, ["hub", "info", "--verify", str(path)]))
+    assert "damaged or truncated" in message and model_id in message
+    with Benchmark(path) as bench, pytest.raises(HubError, match="damaged or truncated"):
+        damaged = bench.model_ids.index(model_id)
+        other = damaged if how == "corrupted" else 1 - damaged  # an intact model: the first read checks them all
+        bench.checkpoint(int(np.flatnonzero(bench.configs["model"].to_numpy() == other)[0]), 0)

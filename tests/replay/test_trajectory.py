@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -39,3 +40,37 @@ def test_round_trip(tmp_path: Path) -> None:
 def test_bad_files(text: str, message: str) -> None:
     with pytest.raises(TrajectoryError, match=message):
         Trajectory.from_json(text)
+
+
+def _edited(tmp_path: Path, edit) -> Path:  # noqa: ANN001
+    path = tmp_path / "seed0.json"
+    data = json.loads(_trajectory().to_json())
+    edit(data)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: d["steps"][1].update(epoch="1"), r"steps\[1\]: epoch: expected int, got '1'"),
+    (lambda d: d["steps"][0].update(regret=[0.1]), r"steps\[0\]: regret: expected float"),
+    (lambda d: d["steps"][0].update(config=None), r"steps\[0\]: config: expected int, got nan"),
+    (lambda d: d["steps"][0].update(extra=1), r"steps\[0\]: unknown key\(s\) extra"),
+    (lambda d: d["steps"][1]["tau"].update(final="high"), r"steps\[1\]: tau: final: expected float"),
+    (lambda d: d["meta"].update(seed="3"), "meta: seed: expected int"),
+    (lambda d: d["meta"].update(tau_budgets=[5, "x"]), r"meta: tau_budgets\[1\]: expected int"),
+    (lambda d: d["meta"].pop("task"), "meta: missing required key.*task"),
+    (lambda d: d["tau"].update({"five": None}), "budget 'five' is not a whole number"),
+    (lambda d: d.update(steps={}), "steps: expected a list"),
+    (lambda d: d.update(steps=[]), "has no steps"),
+])
+def test_a_mistyped_trajectory_is_refused_in_one_line(tmp_path: Path, edit, message: str) -> None:  # noqa: ANN001
+    with pytest.raises(TrajectoryError, match=message) as error:
+        Trajectory.load(_edited(tmp_path, edit))
+    assert "\n" not in str(error.value)
+
+
+def test_a_trajectory_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "seed0.json"
+    path.write_bytes(b'{"format": "fmsbench-trajectory\xff"}')
+    with pytest.raises(TrajectoryError, match="is not UTF-8 text"):
+        Trajectory.load(path)

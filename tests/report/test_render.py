@@ -135,3 +135,19 @@ def test_results_of_another_hub_build_are_refused(results: Path, tmp_path: Path)
     shutil.move(str(moved / "duo" / "beta" / "gp"), str(moved / "duo" / "beta" / "random-moved"))
     assert "misplaced" in _error(str(moved))
     assert "give the results root" in _error(str(moved / "duo" / "beta"))
+
+
+@pytest.mark.parametrize("damage", ["no steps", "not utf-8", "mistyped"])
+def test_a_damaged_trajectory_is_refused_not_dropped(results: Path, tmp_path: Path, damage: str) -> None:
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy)
+    path = next(copy.rglob("seed0.json"))
+    data = json.loads(path.read_text())
+    if damage == "no steps":
+        data["steps"] = []
+    elif damage == "mistyped":
+        data["steps"][0]["regret"] = "low"
+    path.write_bytes(b"\xff\xfe" if damage == "not utf-8" else json.dumps(data).encode())
+    result = runner.invoke(app, ["report", str(copy)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert str(path) in "".join(result.output.split())  # rich wraps the line; the path has no spaces

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,29 @@ def test_cli_check_passes_then_fails_on_a_worsened_baseline(finished: tuple[Path
     loose = runner.invoke(app, ["check", "--baseline", str(baseline), "--results", str(results),
                                 "--tolerance-regret", "0.1"])
     assert loose.exit_code == 0, loose.output
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda d: d["measurements"][0].update(value="0.5"), r"measurements\[0\]: value: expected float"),
+    (lambda d: d["measurements"][0].update(metric="tau@x"), r"measurements\[0\]: metric 'tau@x'"),
+    (lambda d: d.update(tolerance={"tau": -1}), "tolerance: tau = -1"),
+    (lambda d: d.update(measurements={}), "measurements: expected a list"),
+    (lambda d: d.update(experiment=3), "experiment: expected str"),
+    (None, "is not a readable baseline file"),  # not UTF-8
+])
+def test_a_bad_baseline_is_refused_before_the_experiment_runs(finished: tuple[Path, Path], tmp_path: Path,
+                                                             damage, message: str) -> None:  # noqa: ANN001
+    recipe, results = finished
+    baseline = tmp_path / "baseline.json"
+    write_baseline(baseline, str(recipe), measure(load_experiment(recipe), results))
+    data = json.loads(baseline.read_text())
+    if damage is None:
+        baseline.write_bytes(b"\xff" + baseline.read_bytes())
+    else:
+        damage(data)
+        baseline.write_text(json.dumps(data))
+    fresh = tmp_path / "fresh"
+    result = runner.invoke(app, ["check", "--baseline", str(baseline), "--results", str(fresh)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert re.search(message, " ".join(result.output.split()))
+    assert not fresh.exists(), "nothing may run before the baseline is read"

@@ -33,6 +33,10 @@ def test_parse_lists() -> None:
     assert parse_settings(["n_initial=3", " fit_steps = 10 "]) == {"n_initial": "3", "fit_steps": "10"}
     with pytest.raises(FmsbenchError, match="cannot read seeds"):
         parse_int_list("a-b", "seeds")
+    with pytest.raises(FmsbenchError, match="the seeds range '3-1' is reversed; write '1-3'"):
+        parse_int_list("0,3-1", "seeds")
+    with pytest.raises(FmsbenchError, match="cannot read seeds"):
+        parse_int_list("-1", "seeds")  # seeds are not negative
     with pytest.raises(FmsbenchError, match="KEY=VALUE"):
         parse_settings(["n_initial"])
 
@@ -89,3 +93,17 @@ def test_parallel_jobs_match_serial(two_task_hub: Path, tmp_path: Path) -> None:
         twin = tmp_path / "parallel" / spec.path.relative_to(tmp_path / "serial")
         assert comparable(spec.path) == comparable(twin)
     assert Trajectory.load(serial.written[0].path).meta.settings == {}
+
+
+def test_a_method_a_module_registered_is_refused_isolated_and_runs_unisolated(
+        synth_hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fmsbench.methods import METHODS
+    from fmsbench.methods.random_search import random_search
+
+    for table in ("_entries", "_meta", "_origins"):  # registered for this test only
+        monkeypatch.setattr(METHODS, table, dict(getattr(METHODS, table)))
+    METHODS.register("module-random", summary="random search, registered by a test module")(random_search)
+    with pytest.raises(FmsbenchError, match="registered by module .*cannot load; put it in a plugin file"):
+        plan_runs("module-random", synth_hub, None, [0], 4, tmp_path)
+    specs = plan_runs("module-random", synth_hub, None, [0], 4, tmp_path, (4,), isolate=False).specs
+    assert len(run_all(specs).written) == 1
