@@ -54,17 +54,6 @@ def time_runs(hub: Path, task: str, seed: int, budget: int, isolate: bool, out: 
     return seconds
 
 
-def comparable(path: Path) -> dict:
-    from fmsbench.replay.trajectory import TIMING_FIELDS
-
-    data = json.loads(path.read_text())
-    for key in TIMING_FIELDS["meta"]:
-        data["meta"].pop(key)
-    for step in data["steps"]:
-        for key in TIMING_FIELDS["steps"]:
-            step.pop(key)
-    return data
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -84,8 +73,11 @@ def main() -> None:
             command = [sys.executable, __file__, "--hub", str(args.hub), "--task", args.task, "--seed", str(args.seed),
                        "--budget", str(args.budget), "--mode", mode, "--out", str(Path(folder) / mode)]
             timings[mode] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-        same = all(comparable(path) == comparable(Path(folder) / "isolated" / path.relative_to(Path(folder) / "in-process"))
-                   for path in (Path(folder) / "in-process").rglob("*.json"))
+        from fmsbench.replay.trajectory import without_timing
+
+        local = Path(folder) / "in-process"
+        same = all(without_timing(path) == without_timing(Path(folder) / "isolated" / path.relative_to(local))
+                   for path in local.rglob("*.json"))
     print(f"hub {args.hub} task {args.task} seed {args.seed} budget {args.budget}; identical trajectories: {same}")
     for method in [*METHODS, "both"]:
         local, isolated = ([sum(timings[mode][m][i] for m in METHODS) for i in (0, 1)] if method == "both"

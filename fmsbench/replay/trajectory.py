@@ -34,6 +34,17 @@ FORMAT_VERSION = 2
 TIMING_FIELDS = {"meta": ("created", "wall_seconds"), "steps": ("fit_seconds",)}
 
 
+def without_timing(path: Path) -> dict[str, Any]:
+    """A trajectory file's content without the fields that time the run: what two runs of one command must share."""
+    data = json.loads(Path(path).read_text())
+    for key in TIMING_FIELDS["meta"]:
+        data["meta"].pop(key)
+    for step in data["steps"]:
+        for key in TIMING_FIELDS["steps"]:
+            step.pop(key)
+    return data
+
+
 class TrajectoryError(FmsbenchError):
     """A trajectory file that is unreadable, foreign, or does not match the run or hub it is used for."""
 

@@ -4,7 +4,6 @@ trajectory as in the loop's process."""
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from fmsbench.replay.isolation import (
     worker_environment,
 )
 from fmsbench.replay.seeding import seeded_torch
-from fmsbench.replay.trajectory import TIMING_FIELDS
+from fmsbench.replay.trajectory import without_timing
 from fmsbench.runs.runner import execute, plan_runs
 
 HUB = "stolen.h5"
@@ -112,15 +111,6 @@ def test_the_worker_environment_does_not_name_the_hub(tmp_path: Path, monkeypatc
     assert environment["PYTHONPATH"].split(os.pathsep) == [os.path.abspath(entry) for entry in sys.path]
 
 
-def _comparable(path: Path) -> dict:
-    data = json.loads(path.read_text())
-    for key in TIMING_FIELDS["meta"]:
-        data["meta"].pop(key)
-    for step in data["steps"]:
-        for key in TIMING_FIELDS["steps"]:
-            step.pop(key)
-    return data
-
 
 @pytest.mark.parametrize("method", ["dyhpo", "fms-gmn"])
 def test_the_same_run_isolated_or_not_gives_bit_identical_trajectories(tiny_ptm_hub: Path, tmp_path: Path,
@@ -132,8 +122,8 @@ def test_the_same_run_isolated_or_not_gives_bit_identical_trajectories(tiny_ptm_
                          isolate=isolate).specs[0]
         execute(spec)
         paths.append(spec.path)
-    assert _comparable(paths[0]) == _comparable(paths[1])
-    assert any(step["tau"] for step in _comparable(paths[1])["steps"])  # forecasts crossed the boundary too
+    assert without_timing(paths[0]) == without_timing(paths[1])
+    assert any(step["tau"] for step in without_timing(paths[1])["steps"])  # forecasts crossed the boundary too
 
 
 class Failing(Scripted):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -10,21 +9,11 @@ from hubfakes import make_synthetic_hub
 
 from fmsbench.errors import FmsbenchError, UnknownNameError
 from fmsbench.hub.store import HubFile
-from fmsbench.replay.trajectory import TIMING_FIELDS, Trajectory, TrajectoryError
+from fmsbench.replay.trajectory import Trajectory, TrajectoryError, without_timing
 from fmsbench.runs.runner import parse_int_list, parse_settings, plan_runs, resolve_tasks, run_all
 
 FAST = {"n_initial": "4", "fit_steps": "30", "refine_steps": "5"}
 
-
-def comparable(path: Path) -> dict:
-    """A trajectory file without the fields that time the run."""
-    data = json.loads(path.read_text())
-    for key in TIMING_FIELDS["meta"]:
-        data["meta"].pop(key)
-    for step in data["steps"]:
-        for key in TIMING_FIELDS["steps"]:
-            step.pop(key)
-    return data
 
 
 def test_parse_lists() -> None:
@@ -65,7 +54,7 @@ def test_same_seed_same_trajectory_and_rerun_skips(synth_hub: Path, tmp_path: Pa
         outcome = run_all(specs)
         assert len(outcome.written) == 4 and not outcome.skipped
     for method in ("dyhpo", "gp"):
-        runs = [comparable(out / "synth" / "main" / method / f"seed{s}.json") for out in (first, second) for s in (0, 1)]
+        runs = [without_timing(out / "synth" / "main" / method / f"seed{s}.json") for out in (first, second) for s in (0, 1)]
         assert runs[0] == runs[2] and runs[1] == runs[3]  # same seed, separate runs: identical
         assert runs[0]["steps"] != runs[1]["steps"]  # different seeds differ
         assert all(-1 <= t["final"] <= 1 for t in runs[0]["tau"].values() if t is not None and t["final"] is not None)
@@ -91,7 +80,7 @@ def test_parallel_jobs_match_serial(two_task_hub: Path, tmp_path: Path) -> None:
     assert {label for label, _ in progress} == {f"random {t} seed{s}" for t in ("alpha", "beta") for s in (0, 1)}
     for spec in serial.written:
         twin = tmp_path / "parallel" / spec.path.relative_to(tmp_path / "serial")
-        assert comparable(spec.path) == comparable(twin)
+        assert without_timing(spec.path) == without_timing(twin)
     assert Trajectory.load(serial.written[0].path).meta.settings == {}
 
 
