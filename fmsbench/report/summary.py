@@ -111,9 +111,10 @@ def _missing(reasons: dict[int, str], seeds: list[int]) -> str:
 
 
 def summarise(trajectories: list[Trajectory], budgets: list[int], tau: bool = True, regret: bool = True) -> pd.DataFrame:
-    """One row per (metric, hub, task, method, budget): mean, standard error and n over the seeds with a defined
-    value, `seeds` the seeds any method ran on that task, `missing` which seeds lack a value and why, `best` the
-    column's best mean(s), `p_vs_best` the Holm-corrected Wilcoxon p against the column's best."""
+    """One row per (metric, hub, task, method, budget), tau only at budgets some run measured it at: mean, standard
+    error and n over the seeds with a defined value, `seeds` the seeds any method ran on that task, `missing` which
+    seeds lack a value and why, `best` the column's best mean(s), `p_vs_best` the Holm-corrected Wilcoxon p against
+    the column's best."""
     groups = group_runs(trajectories)
     surrogates = surrogate_methods(trajectories)
     metrics = ([*TAU_METRICS.values()] if tau else []) + (list(REGRET_METRICS) if regret else [])
@@ -121,8 +122,12 @@ def summarise(trajectories: list[Trajectory], budgets: list[int], tau: bool = Tr
     for hub, task in task_keys(trajectories):
         methods = method_order({m for h, t, m in groups if (h, t) == (hub, task)})
         seeds = sorted({run.meta.seed for m in methods for run in groups[(hub, task, m)]})
+        measured = {b for m in methods if m in surrogates for run in groups[(hub, task, m)]
+                    for b in run.meta.tau_budgets}
         for metric in metrics:
             for budget in budgets:
+                if metric in TAU_METRICS.values() and budget not in measured:
+                    continue  # no run measured tau there: a column of blanks would only add noise
                 values: dict[str, dict[int, float]] = {}
                 column = []
                 for method in methods:

@@ -44,6 +44,14 @@ def test_reasons_for_missing_values(results: Path) -> None:
     assert why == "" and value == random.steps[0].regret
 
 
+def test_tau_columns_only_at_budgets_a_run_measured(results: Path) -> None:
+    report = build_report(results, [6, 8])  # the runs measured tau at 4 and 8
+    tau = report.summary.query("metric == 'tau'")
+    assert set(tau.budget) == {8}
+    assert set(report.summary.query("metric == 'regret'").budget) == {6, 8}
+    assert "tau not measured" not in render_markdown(report)
+
+
 def test_tables_show_n_bold_best_and_directions(results: Path) -> None:
     report = build_report(results, [8])
     regret = next(v for v in report.tables if v.metric == "regret")
