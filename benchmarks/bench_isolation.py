@@ -54,7 +54,6 @@ def time_runs(hub: Path, task: str, seed: int, budget: int, isolate: bool, out: 
     return seconds
 
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hub", type=Path, default=Path("hubs/ptm-demo.h5"))

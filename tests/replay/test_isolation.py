@@ -111,7 +111,6 @@ def test_the_worker_environment_does_not_name_the_hub(tmp_path: Path, monkeypatc
     assert environment["PYTHONPATH"].split(os.pathsep) == [os.path.abspath(entry) for entry in sys.path]
 
 
-
 @pytest.mark.parametrize("method", ["dyhpo", "fms-gmn"])
 def test_the_same_run_isolated_or_not_gives_bit_identical_trajectories(tiny_ptm_hub: Path, tmp_path: Path,
                                                                      method: str) -> None:

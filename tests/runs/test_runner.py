@@ -15,7 +15,6 @@ from fmsbench.runs.runner import parse_int_list, parse_settings, plan_runs, reso
 FAST = {"n_initial": "4", "fit_steps": "30", "refine_steps": "5"}
 
 
-
 def test_parse_lists() -> None:
     assert parse_int_list("0-4", "seeds") == [0, 1, 2, 3, 4]
     assert parse_int_list("5,0-1,5", "seeds") == [0, 1, 5]
@@ -54,7 +53,8 @@ def test_same_seed_same_trajectory_and_rerun_skips(synth_hub: Path, tmp_path: Pa
         outcome = run_all(specs)
         assert len(outcome.written) == 4 and not outcome.skipped
     for method in ("dyhpo", "gp"):
-        runs = [without_timing(out / "synth" / "main" / method / f"seed{s}.json") for out in (first, second) for s in (0, 1)]
+        runs = [without_timing(out / "synth" / "main" / method / f"seed{s}.json")
+                for out in (first, second) for s in (0, 1)]
         assert runs[0] == runs[2] and runs[1] == runs[3]  # same seed, separate runs: identical
         assert runs[0]["steps"] != runs[1]["steps"]  # different seeds differ
         assert all(-1 <= t["final"] <= 1 for t in runs[0]["tau"].values() if t is not None and t["final"] is not None)
