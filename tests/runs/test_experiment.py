@@ -16,6 +16,7 @@ from fmsbench.report import rich_tables
 from fmsbench.runs.experiment import (
     experiment_names,
     experiment_trajectories,
+    label_folder,
     load_experiment,
     run_experiment,
     write_experiment_report,
@@ -39,6 +40,18 @@ def test_the_paper_experiments_are_bundled() -> None:
     transfers = [arm.transfer for arm in generalisation.arms if arm.transfer]
     assert len(transfers) == 2 and any(t.exclude_arch for t in transfers)
     assert any(arm.transfer is None for arm in generalisation.arms), "the no-transfer arm is the comparison"
+
+
+def test_bundled_experiments_can_share_one_results_folder() -> None:
+    """Experiments share runs: a run that two bundled experiments name must be the same run in both (a finished
+    run with another budget, tau budgets or settings is refused, so the second experiment could not run)."""
+    seen: dict[tuple[str, str, str], tuple[str, tuple]] = {}
+    for name in experiment_names():
+        for arm in load_experiment(name).arms:
+            run = (arm.budget, tuple(sorted(arm.tau_budgets)), tuple(sorted(arm.settings.items())), arm.transfer)
+            for method in arm.methods:
+                first, wanted = seen.setdefault((arm.hub, label_folder(arm.label), method), (name, run))
+                assert wanted == run, f"{name} and {first} disagree on {method} runs on {arm.hub}: {run} vs {wanted}"
 
 
 def test_experiment_recipe_errors_are_named(tmp_path: Path, two_task_hub: Path) -> None:
