@@ -7,7 +7,9 @@ paid so far:
 - The model is built at the largest rung epoch r with enough observations: every config trained to at
   least r, with its validation accuracy at r (the replay reveals whole paid curves, so a config trained
   further also counts at the lower rungs). The top max(min_points, floor(top_fraction * N)) are "good",
-  the rest "bad"; both need at least `min_points` (default d + 1 for d encoded hyperparameters).
+  the rest "bad"; both need at least `min_points` (default d + 1 for d hyperparameters, as BOHB counts them:
+  the pretrained-model choice is one, not one per one-hot column; counting columns kept the model from ever
+  being built within 100 epochs on a hub of 32 pool models, which made BOHB Hyperband).
 - l(x) and g(x) are product-Gaussian KDEs on the hyperparameters encoded to [0, 1]
   (`encoding.HyperparameterEncoder`), with BOHB's per-dimension normal-reference bandwidths
   1.06 * std * n^(-1 / (d + 4)) clipped below at `min_bandwidth` (statsmodels' rule, which BOHB uses);
@@ -99,7 +101,8 @@ class BOHB(Hyperband):
         if x.shape[1] == 0:  # every hyperparameter has a single value: nothing to model
             return None
         settings = self._settings
-        min_points = settings.min_points_in_model or x.shape[1] + 1
+        assert self._encoded.encoder is not None
+        min_points = settings.min_points_in_model or self._encoded.encoder.n_hyperparameters + 1
         trained = obs.trained()
         budgets = sorted({epoch for bracket in self.schedule for _, epoch in bracket}, reverse=True)
         for epoch in budgets:

@@ -62,6 +62,12 @@ class HyperparameterEncoder:
     def n_features(self) -> int:
         return len(self._scales) + (self.n_models if self.one_hot else len(self.archs))
 
+    @property
+    def n_hyperparameters(self) -> int:
+        """Hyperparameters that vary, the pretrained-model choice counted once however it is encoded: the d of a
+        search space as BOHB counts it (its one-hot columns are one categorical hyperparameter)."""
+        return len(self._scales) + (self.n_models > 1)
+
     def encode(self, configs: pd.DataFrame) -> np.ndarray:
         columns = []
         for column, (transform, low, high) in self._scales.items():
@@ -82,9 +88,10 @@ class EncodedConfigs:
 
     def __init__(self) -> None:
         self._x: np.ndarray | None = None
+        self.encoder: HyperparameterEncoder | None = None  # set by the first call
 
     def __call__(self, obs: Observation) -> np.ndarray:
         if self._x is None:
-            encoder = HyperparameterEncoder(obs.search_space, archs=list(obs.configs["arch"]))
-            self._x = encoder.encode(obs.configs)
+            self.encoder = HyperparameterEncoder(obs.search_space, archs=list(obs.configs["arch"]))
+            self._x = self.encoder.encode(obs.configs)
         return self._x

@@ -46,9 +46,9 @@ def test_bohb_model_needs_enough_points(synth_hub: Path) -> None:
     with Benchmark(synth_hub) as bench:
         trained = np.zeros(bench.n_configs, np.int64)
         obs = Observation(bench, trained, 100)
-        method = METHODS.get("bohb")(0, random_fraction=0.0)  # default min points: d + 1 = 9 (5 columns, 3 models)
+        method = METHODS.get("bohb")(0, random_fraction=0.0)  # default min points: d + 1 = 7 (5 columns + model)
         method.propose(obs)  # sets up the schedule
-        trained[:17] = 1
-        assert method.model_scores(obs, np.arange(17, 40)) is None
-        trained[17] = 1
-        assert method.model_scores(obs, np.arange(18, 40)).shape == (22,)
+        trained[:13] = 1
+        assert method.model_scores(obs, np.arange(13, 40)) is None
+        trained[13] = 1
+        assert method.model_scores(obs, np.arange(14, 40)).shape == (26,)
