@@ -16,7 +16,7 @@ from fmsbench.hub.store import HubFile
 from fmsbench.replay.trajectory import Trajectory
 from fmsbench.report import hubview
 from fmsbench.report.budgets import choose_budgets
-from fmsbench.report.caveats import cell_caveats, run_caveats
+from fmsbench.report.caveats import cell_caveats, run_caveats, twin_caveats
 from fmsbench.report.figures import (
     Figure,
     plot_critical_difference,
@@ -85,7 +85,7 @@ def report_of(trajectories: list[Trajectory], budgets: list[int], *, tau: bool =
     summary = summarise(trajectories, budgets, tau=tau, regret=regret)
     summary = pd.concat([summary, rank_rows(tests)], ignore_index=True) if tests else summary
     hubs, headroom, hub_caveats = _hubs(trajectories)
-    caveats = hub_caveats + run_caveats(trajectories) + cell_caveats(summary)
+    caveats = hub_caveats + run_caveats(trajectories) + twin_caveats(trajectories) + cell_caveats(summary)
     builds = [h.build_command for h in hubs if h.build_command]
     protocol = protocol_of(trajectories, hubs,
                            builds + (run_commands(trajectories, "results") if commands is None else commands))

@@ -1,11 +1,13 @@
 """Caveats a reader must see before trusting a comparison: run setups that cannot show what they claim to (a budget
-that ends within a method's initial design, a budget the hub cannot spend, a tau budget never reached), and table
-cells that rest on fewer seeds than the others. `fmsbench run` shows the setup caveats before it runs; reports
+that ends within a method's initial design, a budget the hub cannot spend, a tau budget never reached), two methods
+whose runs are step for step the same (one of them is not doing what its name says), and table cells that rest on
+fewer seeds than the others. `fmsbench run` shows the setup caveats before it runs; reports
 and the page show all of them.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -64,6 +66,25 @@ def run_caveats(trajectories: list[Trajectory]) -> list[str]:
         for text in setup_caveats(meta.method, meta.budget, meta.tau_budgets, meta.settings, meta.n_configs,
                                   meta.max_epoch):
             items.append((meta.method, f"{meta.hub_name}/{meta.task}", text))
+    return merge(items)
+
+
+def twin_caveats(trajectories: list[Trajectory]) -> list[str]:
+    """Pairs of methods that paid exactly the same (config, epoch) steps in every seed of a task they share: every
+    figure of theirs is the same, so the tables cannot tell them apart (a BOHB whose model is never built is
+    Hyperband)."""
+    paths: dict[tuple[str, str], dict[str, dict[int, tuple]]] = {}
+    for t in trajectories:
+        where = (t.meta.hub_name, t.meta.task)
+        paths.setdefault(where, {}).setdefault(t.meta.method, {})[t.meta.seed] = tuple(
+            (s.config, s.epoch) for s in t.steps)
+    items = []
+    for (hub, task), runs in paths.items():
+        for first, second in itertools.combinations(sorted(runs), 2):
+            seeds = runs[first].keys() & runs[second].keys()
+            if seeds and all(runs[first][k] == runs[second][k] for k in seeds):
+                items.append((f"{first} and {second}", f"{hub}/{task}", f"paid the very same steps in all {len(seeds)} "
+                              "seeds they share: one method in two names here; check their settings"))
     return merge(items)
 
 

@@ -41,3 +41,23 @@ def test_run_warns_before_and_report_after(two_task_hub: Path, tmp_path: Path) -
     assert run.steps[-1].cum_epochs == 48 and run.tau[3] is None  # what the warnings said happened
     caveats = " ".join(build_report(tmp_path, [3]).caveats)
     assert "tau budget(s) 3 <= n_initial = 5" in caveats and "the run stops at 48 epochs" in caveats
+
+
+def test_a_method_that_replays_another_is_named(two_task_hub: Path, tmp_path: Path) -> None:
+    """BOHB without enough points for its model draws every config as Hyperband does: the report says so; a BOHB
+    whose model is built from the first points does not get that caveat."""
+    def run(out: Path, method: str, *settings: str) -> None:
+        args = ["run", "--method", method, "--hub", str(two_task_hub), "--task", "alpha", "--seeds", "0-1",
+                "--budget", "30", "--out", str(out), "--tau-budgets", "30"]
+        result = runner.invoke(app, args + [a for s in settings for a in ("--setting", s)])
+        assert result.exit_code == 0, result.output
+
+    twins, apart = tmp_path / "twins", tmp_path / "apart"
+    for out in (twins, apart):
+        run(out, "hyperband")
+    run(twins, "bohb", "min_points_in_model=1000")
+    run(apart, "bohb", "min_points_in_model=1", "random_fraction=0")
+    caveats = build_report(twins, [30]).caveats
+    assert "bohb and hyperband on duo/alpha: paid the very same steps in all 2 seeds they share: one method in two " \
+           "names here; check their settings" in caveats
+    assert not any("very same steps" in line for line in build_report(apart, [30]).caveats)
