@@ -1,8 +1,8 @@
 """Caveats a reader must see before trusting a comparison: run setups that cannot show what they claim to (a budget
 that ends within a method's initial design, a budget the hub cannot spend, a tau budget never reached), two methods
 whose runs are step for step the same (one of them is not doing what its name says), and table cells that rest on
-fewer seeds than the others. `fmsbench run` shows the setup caveats before it runs; reports
-and the page show all of them.
+fewer seeds than the others. `fmsbench run` shows the setup caveats before it runs; reports and the page show all
+of them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from fmsbench.replay.trajectory import Trajectory
+from fmsbench.report.load import group_runs, task_keys
 from fmsbench.report.summary import METRICS, RANKED
 
 
@@ -73,16 +74,14 @@ def twin_caveats(trajectories: list[Trajectory]) -> list[str]:
     """Pairs of methods that paid exactly the same (config, epoch) steps in every seed of a task they share: every
     figure of theirs is the same, so the tables cannot tell them apart (a BOHB whose model is never built is
     Hyperband)."""
-    paths: dict[tuple[str, str], dict[str, dict[int, tuple]]] = {}
-    for t in trajectories:
-        where = (t.meta.hub_name, t.meta.task)
-        paths.setdefault(where, {}).setdefault(t.meta.method, {})[t.meta.seed] = tuple(
-            (s.config, s.epoch) for s in t.steps)
+    groups = group_runs(trajectories)
     items = []
-    for (hub, task), runs in paths.items():
-        for first, second in itertools.combinations(sorted(runs), 2):
-            seeds = runs[first].keys() & runs[second].keys()
-            if seeds and all(runs[first][k] == runs[second][k] for k in seeds):
+    for hub, task in task_keys(trajectories):
+        paths = {method: {run.meta.seed: [(s.config, s.epoch) for s in run.steps] for run in runs}
+                 for (h, t, method), runs in groups.items() if (h, t) == (hub, task)}
+        for first, second in itertools.combinations(sorted(paths), 2):
+            seeds = paths[first].keys() & paths[second].keys()
+            if seeds and all(paths[first][k] == paths[second][k] for k in seeds):
                 items.append((f"{first} and {second}", f"{hub}/{task}", f"paid the very same steps in all {len(seeds)} "
                               "seeds they share: one method in two names here; check their settings"))
     return merge(items)
