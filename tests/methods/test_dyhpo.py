@@ -40,6 +40,20 @@ def test_short_run_initial_design_then_one_epoch_steps(synth_hub: Path, name: st
     assert all(s.fit_seconds > 0 for s in steps[4:])
 
 
+
+@pytest.mark.parametrize("name, settings", [("dyhpo", FAST), ("gp", {"n_initial": 4, "fit_steps": 30})])
+def test_a_longer_budget_replays_the_shorter_run_first(synth_hub: Path, name: str, settings: dict) -> None:
+    """The `budget` experiment's runs to 400 epochs stand beside `headline`'s to 100: a model-based method's
+    choices must not depend on how much budget is left, so the longer run starts with the shorter one."""
+    def run(budget: int) -> Any:
+        with Benchmark(synth_hub) as bench, seeded_torch(0):
+            return replay(METHODS.get(name)(0, **settings), bench, budget, tau_budgets=(10, 14))
+
+    short, long = run(14), run(24)
+    assert [(s.config, s.epoch) for s in long.steps[:len(short.steps)]] == [(s.config, s.epoch) for s in short.steps]
+    assert long.tau[14].final == short.tau[14].final and long.steps[-1].cum_epochs == 24
+
+
 class ToyFeaturizer(nn.Module):
     """Mean, std, mean absolute value and max of all of a checkpoint's values, through a linear layer to 32 dims."""
 
