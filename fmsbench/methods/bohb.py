@@ -10,10 +10,14 @@ paid so far:
   the rest "bad"; both need at least `min_points` (default d + 1 for d hyperparameters, as BOHB counts them:
   the pretrained-model choice is one, not one per one-hot column; counting columns kept the model from ever
   being built within 100 epochs on a hub of 32 pool models, which made BOHB Hyperband).
-- l(x) and g(x) are product-Gaussian KDEs on the hyperparameters encoded to [0, 1]
-  (`encoding.HyperparameterEncoder`), with BOHB's per-dimension normal-reference bandwidths
-  1.06 * std * n^(-1 / (d + 4)) clipped below at `min_bandwidth` (statsmodels' rule, which BOHB uses);
-  every encoded column, the one-hot model choice included, is treated as continuous.
+- l(x) and g(x) are product-kernel KDEs, as BOHB builds them with statsmodels' KDEMultivariate: a Gaussian
+  kernel on each numeric hyperparameter encoded to [0, 1] (`encoding.HyperparameterEncoder`) and an
+  Aitchison-Aitken kernel on the pretrained-model choice, an unordered categorical (weight 1 - lambda where the
+  model matches, lambda / (c - 1) elsewhere, c = the hub's model count). Bandwidths are the normal-reference
+  rule 1.06 * std * n^(-1 / (d + 4)) per dimension (the model's on its index, as statsmodels computes it),
+  clipped below at `min_bandwidth`; lambda is also clipped above at (c - 1) / c, where the kernel is flat (beyond
+  it a mismatch would weigh more than a match). KDEMultivariate itself is not called: it counts a categorical's
+  levels from the data, which divides by zero when every good config shares one model.
 - The hub's configs are a finite set, so instead of sampling candidates from l (BOHB's `num_samples`, with
   l's bandwidths widened by `bandwidth_factor`) every untouched config is scored and the one maximising
   l(x) / g(x) is chosen.
@@ -27,11 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.neighbors import KernelDensity
+from scipy.special import logsumexp
+from scipy.stats import norm
 
 from fmsbench.errors import FmsbenchError
 from fmsbench.methods.base import METHODS, build_settings
-from fmsbench.methods.encoding import EncodedConfigs
+from fmsbench.methods.encoding import HyperparameterEncoder
 from fmsbench.methods.successive_halving import Hyperband, SuccessiveHalvingSettings, random_untouched, rung_value
 from fmsbench.replay.observation import Observation
 
@@ -59,31 +64,37 @@ class BOHBSettings(SuccessiveHalvingSettings):
             raise FmsbenchError(f"min_bandwidth must be positive, got {self.min_bandwidth}")
 
 
-def kde_log_density(data: np.ndarray, points: np.ndarray, min_bandwidth: float) -> np.ndarray:
-    """log of a product-Gaussian KDE of `data` [n, d] at `points` [m, d] with normal-reference bandwidths.
+def kde_log_density(data: np.ndarray, points: np.ndarray, levels: int, min_bandwidth: float) -> np.ndarray:
+    """log of BOHB's product-kernel KDE of `data` [n, d] at `points` [m, d].
 
-    sklearn's KernelDensity has one bandwidth; dividing every column by its own bandwidth and subtracting the
-    log of their product gives the per-dimension kernel.
+    Columns are numeric hyperparameters in [0, 1], except the last when `levels` > 1: the index of the model, a
+    categorical with `levels` values (see the module docstring for the kernels and bandwidths).
     """
     n, d = data.shape
+    numeric = d - (levels > 1)
     bandwidth = np.maximum(1.06 * data.std(axis=0) * n ** (-1.0 / (d + 4)), min_bandwidth)
-    kde = KernelDensity(kernel="gaussian", bandwidth=1.0).fit(data / bandwidth)
-    return kde.score_samples(points / bandwidth) - float(np.log(bandwidth).sum())
+    log_kernels = norm.logpdf(points[:, None, :numeric], data[None, :, :numeric], bandwidth[:numeric]).sum(axis=2)
+    if levels > 1:
+        flat = np.clip(bandwidth[-1], min_bandwidth, (levels - 1) / levels)
+        match = points[:, None, -1] == data[None, :, -1]
+        log_kernels += np.where(match, np.log1p(-flat), np.log(flat / (levels - 1)))
+    return logsumexp(log_kernels, axis=1) - np.log(n)
 
 
-def tpe_scores(x: np.ndarray, y: np.ndarray, candidates: np.ndarray, top_fraction: float, min_points: int,
-               min_bandwidth: float) -> np.ndarray | None:
+def tpe_scores(x: np.ndarray, y: np.ndarray, candidates: np.ndarray, levels: int, top_fraction: float,
+               min_points: int, min_bandwidth: float) -> np.ndarray | None:
     """log l(x) - log g(x) of every candidate [m], or None when the good or the bad set is below `min_points`.
 
-    Args: x [n, d] encoded observed configs, y [n] their validation accuracy (higher is better),
-    candidates [m, d] encoded configs to score.
+    Args: x [n, d] observed configs as `kde_log_density` takes them, y [n] their validation accuracy (higher is
+    better), candidates [m, d] configs to score, levels the model count.
     """
     n_good = max(min_points, int(top_fraction * y.size))
     if y.size - n_good < min_points:
         return None
     order = np.argsort(-y, kind="stable")
     good, bad = x[order[:n_good]], x[order[n_good:]]
-    return kde_log_density(good, candidates, min_bandwidth) - kde_log_density(bad, candidates, min_bandwidth)
+    return (kde_log_density(good, candidates, levels, min_bandwidth)
+            - kde_log_density(bad, candidates, levels, min_bandwidth))
 
 
 class BOHB(Hyperband):
@@ -93,16 +104,27 @@ class BOHB(Hyperband):
 
     def __init__(self, seed: int, settings: BOHBSettings) -> None:
         super().__init__(seed, settings)
-        self._encoded = EncodedConfigs()
+        self._points: np.ndarray | None = None
+        self._levels = 0
+
+    def points(self, obs: Observation) -> np.ndarray:
+        """Every config as `kde_log_density` takes it [config, d]: the numeric hyperparameters scaled to [0, 1],
+        then the model index when the hub has several models (computed once; the configs never change)."""
+        if self._points is None:
+            encoder = HyperparameterEncoder(obs.search_space)
+            columns = [encoder.encode(obs.configs)[:, :encoder.n_numeric].astype(np.float64)]
+            if encoder.n_models > 1:
+                columns.append(obs.configs["model"].to_numpy(np.float64)[:, None])
+            self._points, self._levels = np.concatenate(columns, axis=1), encoder.n_models
+        return self._points
 
     def model_scores(self, obs: Observation, configs: np.ndarray) -> np.ndarray | None:
         """log l - log g of `configs` from the largest rung epoch that has a model, or None if none has one."""
-        x = self._encoded(obs)
+        x = self.points(obs)
         if x.shape[1] == 0:  # every hyperparameter has a single value: nothing to model
             return None
         settings = self._settings
-        assert self._encoded.encoder is not None
-        min_points = settings.min_points_in_model or self._encoded.encoder.n_hyperparameters + 1
+        min_points = settings.min_points_in_model or x.shape[1] + 1  # d + 1, the model choice counted once
         trained = obs.trained()
         budgets = sorted({epoch for bracket in self.schedule for _, epoch in bracket}, reverse=True)
         for epoch in budgets:
@@ -110,7 +132,7 @@ class BOHB(Hyperband):
             if seen.size < 2 * min_points:  # tpe_scores needs min_points good and min_points bad configs
                 continue
             y = np.array([rung_value(obs, int(config), epoch) for config in seen])
-            scores = tpe_scores(x[seen], y, x[configs], settings.top_fraction, min_points,
+            scores = tpe_scores(x[seen], y, x[configs], self._levels, settings.top_fraction, min_points,
                                 settings.min_bandwidth)
             if scores is not None:
                 return scores

@@ -60,13 +60,12 @@ class HyperparameterEncoder:
 
     @property
     def n_features(self) -> int:
-        return len(self._scales) + (self.n_models if self.one_hot else len(self.archs))
+        return self.n_numeric + (self.n_models if self.one_hot else len(self.archs))
 
     @property
-    def n_hyperparameters(self) -> int:
-        """Hyperparameters that vary, the pretrained-model choice counted once however it is encoded: the d of a
-        search space as BOHB counts it (its one-hot columns are one categorical hyperparameter)."""
-        return len(self._scales) + (self.n_models > 1)
+    def n_numeric(self) -> int:
+        """How many of `encode`'s columns, the first ones, are numeric hyperparameters (the rest encode the model)."""
+        return len(self._scales)
 
     def encode(self, configs: pd.DataFrame) -> np.ndarray:
         columns = []

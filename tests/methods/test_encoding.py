@@ -23,7 +23,7 @@ def test_transforms_and_one_hot() -> None:
     encoder = HyperparameterEncoder(SPACE)
     x = encoder.encode(_configs())
     assert x.shape == (2, 4 + 3) == (2, encoder.n_features)  # dropout has one value: dropped
-    assert encoder.n_hyperparameters == 4 + 1  # the model choice is one hyperparameter, whatever its columns
+    assert encoder.n_numeric == 4  # the first 4 columns; the model's follow
     batch, lr, momentum, wd = x[:, 0], x[:, 1], x[:, 2], x[:, 3]
     assert batch == pytest.approx([0.0, 2 / 5])  # log2: 16 -> 0, 64 -> 2 of 5 octaves
     assert lr == pytest.approx([0.0, 2 / 3])  # log10: 1e-4 -> 0, 1e-2 -> 2 of 3 decades
@@ -40,7 +40,7 @@ def test_many_models_are_known_by_their_architecture_only() -> None:
     assert x.shape == (2, 4 + 2) and x[:, 4:].tolist() == [[0.0, 1.0], [1.0, 0.0]]  # cnn, vit in sorted order
     one_architecture = HyperparameterEncoder(space, archs=["cnn", "cnn"])
     assert one_architecture.encode(_configs(model=[0, 40], arch=["cnn", "cnn"])).shape == (2, 4)
-    assert one_architecture.n_hyperparameters == 4 + 1
+    assert one_architecture.n_numeric == 4
 
 
 def test_a_grid_with_zero_is_scaled_linearly() -> None:
