@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fmsbench.atomic import write_text_atomic
 from fmsbench.errors import FmsbenchError
 from fmsbench.progress import LogLines
+from fmsbench.provenance import describe
 from fmsbench.version import __version__
 
 app = typer.Typer(help="Checkpoint-aware HPO benchmark suite: build hubs, replay methods, report tau and regret.",
@@ -251,6 +252,8 @@ def hub_info_command(
         f"{summary.size_bytes / 2**20:.1f} MiB, built {summary.created} by fmsbench {summary.fmsbench_version}",
         soft_wrap=True,
     )
+    console.print(f"built with {describe(summary.environment) or 'an environment not recorded (an older hub)'}; "
+                  "a rebuild elsewhere (another CPU's kernels) gives slightly different numbers", soft_wrap=True)
     if verify:
         console.print("[green]verified[/]: every dataset of the hub, every checkpoint included, was read once")
     models = Table("model", "arch", "size", "parameters", "pretrain val acc", title="pretrained pool")

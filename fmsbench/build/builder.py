@@ -160,14 +160,23 @@ def _prepare_datasets(plan: Plan, data_root: str | None, download: bool, cache: 
 WEAK_FACTOR = 2.0  # a pretrained model whose validation accuracy is not above this times chance is flagged
 
 
+def merged_environment(environments: list[dict[str, str]]) -> dict[str, str]:
+    """One environment for the hub: each key's distinct values over the jobs, joined by " | " where they differ
+    (a build resumed elsewhere, or Ray workers on different machines)."""
+    keys = dict.fromkeys(key for environment in environments for key in environment)
+    return {key: " | ".join(sorted({environment.get(key, "?") for environment in environments})) for key in keys}
+
+
 def pack(plan: Plan, shard_dir: Path, out: Path) -> list[str]:
     """Gather all shards into one hub file (written atomically); return the pool models whose pretraining
-    validation accuracy is not above twice chance (a "pretrained" model that learnt nothing)."""
+    validation accuracy is not above twice chance (a "pretrained" model that learnt nothing). The hub's environment
+    is that of the pretraining jobs and of each task's first fine-tuning job (the shards read here anyway)."""
     recipe = plan.recipe
-    models, weak = [], []
+    models, weak, environments = [], [], []
     for model in plan.models:
         job = plan.job_of(model)
         shard = read_shard(shard_path(shard_dir, job.key))
+        environments.append(shard.info.get("environment", {}))
         curves = shard.curves if model.epoch < 0 else shard.curves[: model.epoch + 1]
         models.append(ModelRecord(
             model.model_id, model.arch, model.size, model.seed, job.dataset.channels, job.dataset.image_size,
@@ -181,6 +190,7 @@ def pack(plan: Plan, shard_dir: Path, out: Path) -> list[str]:
     for task in recipe.tasks:
         first = next(job for job in plan.finetune_jobs if job.task == task.name)
         info = read_shard(shard_path(shard_dir, first.key)).info
+        environments.append(info.get("environment", {}))
         tasks.append(TaskRecord(task.name, asdict(first.dataset), info["num_classes"], recipe.epochs,
                                 info["n_train"], info["n_val"], info["n_test"]))
     runs = (
@@ -188,6 +198,7 @@ def pack(plan: Plan, shard_dir: Path, out: Path) -> list[str]:
         for job in plan.finetune_jobs
         for shard in [read_shard(shard_path(shard_dir, job.key))]
     )
-    meta = HubMeta(recipe.name, recipe.text, recipe.kind, plan.search_space, recipe.weights_dtype)
+    meta = HubMeta(recipe.name, recipe.text, recipe.kind, plan.search_space, recipe.weights_dtype,
+                   merged_environment(environments))
     write_hub(out, meta, models, plan.configs, tasks, runs)
     return weak

@@ -25,6 +25,7 @@ from fmsbench.data import DatasetSpec, Splits, load_dataset
 from fmsbench.executors.base import worker_device
 from fmsbench.hub.layout import Layout, flatten, layout_from_json, layout_of, layout_to_json, unflatten
 from fmsbench.models import build_model, head_prefix
+from fmsbench.provenance import numeric_environment
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def _pretrain(job: PretrainJob, shard_dir: Path, data_root: str | None, dataset_
     result = train(model, data, settings, record_weights=bool(job.keep), device=device)
     state = model.state_dict()
     weights = result.weights[list(job.keep)] if job.keep else flatten(state)[None]  # float32: they seed fine-tuning
-    shard = Shard(result.curves, weights, layout_of(state), {**_sizes(data), **extra, "kept": list(job.kept)})
+    shard = Shard(result.curves, weights, layout_of(state),
+                  {**_sizes(data), **extra, "kept": list(job.kept), "environment": numeric_environment([device])})
     write_shard(shard_path(shard_dir, job.key), shard)
     return JobOutcome(job.key, result.images, result.train_seconds, result.eval_seconds)
 
@@ -112,7 +114,8 @@ def _finetune(stack: FinetuneStack, shard_dir: Path, data_root: str | None, weig
             results.extend(train_stack(part, data, part_settings, record_weights=True, device=device))
     outcomes = []
     for job, result in zip(stack.jobs, results, strict=True):
-        shard = Shard(result.curves, result.weights.astype(weights_dtype), layout, _sizes(data))
+        shard = Shard(result.curves, result.weights.astype(weights_dtype), layout,
+                      {**_sizes(data), "environment": numeric_environment([device])})
         write_shard(shard_path(shard_dir, job.key), shard)
         outcomes.append(JobOutcome(job.key, result.images, result.train_seconds, result.eval_seconds))
     return outcomes

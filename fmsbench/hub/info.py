@@ -37,6 +37,7 @@ class HubSummary:
     created: str
     fmsbench_version: str
     weights_dtype: str
+    environment: dict[str, str]
     n_configs: int
     models: list[dict]
     tasks: list[TaskSummary]
@@ -67,5 +68,6 @@ def summarize_hub(path: Path | str, headroom: bool = True, verify: bool = False)
                 float(at_chance(final, info.num_classes).mean()), float(flat_curves(curves[:, :, val]).mean()),
             ))
         return HubSummary(hub.path, hub.recipe_name, hub.kind, hub.created, hub.fmsbench_version, hub.weights_dtype,
+                          hub.environment,
                           len(hub.configs), models, tasks, hub.path.stat().st_size,
                           [file_headroom(path, name) for name in hub.tasks] if headroom else [], hub_warnings(hub))

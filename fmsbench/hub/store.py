@@ -5,7 +5,8 @@ Layout::
 
     /                      attrs: schema="fmsbench-hub", schema_version, fmsbench_version, created (UTC ISO),
                                   recipe_name, recipe (TOML text), kind, search_space (JSON), metrics (JSON),
-                                  weights_dtype, model_ids (JSON)
+                                  weights_dtype, model_ids (JSON), environment (JSON, `fmsbench.provenance`;
+                                  hubs built before it was recorded lack it)
     /configs/<column>      one 1-D dataset per column of the configs table (row = config id); `model` indexes
                            model_ids
     /models/<model_id>     attrs: arch, size, seed, in_channels, image_size, num_classes, info (JSON: zoo
@@ -55,6 +56,7 @@ class HubMeta:
     kind: str
     search_space: dict[str, list]
     weights_dtype: str = "float16"
+    environment: dict[str, str] = field(default_factory=dict)  # `provenance.numeric_environment` of the build
 
 
 @dataclass
@@ -138,6 +140,7 @@ def _write_root(h5: h5py.File, meta: HubMeta, models: list[ModelRecord]) -> None
         search_space=json.dumps(meta.search_space),
         metrics=json.dumps(METRICS),
         weights_dtype=meta.weights_dtype,
+        environment=json.dumps(meta.environment),
         model_ids=json.dumps([m.model_id for m in models]),
     )
 
@@ -290,6 +293,7 @@ class HubFile:
             self.created = str(attrs["created"])
             self.fmsbench_version = str(attrs["fmsbench_version"])
             self.weights_dtype = str(attrs["weights_dtype"])
+            self.environment: dict[str, str] = json.loads(attrs.get("environment", "{}"))
             self.metrics: list[str] = json.loads(attrs["metrics"])
             self.search_space: dict[str, list] = json.loads(attrs["search_space"])
             self.model_ids: list[str] = json.loads(attrs["model_ids"])

@@ -4,7 +4,8 @@ Format (version 2)::
 
     {"format": "fmsbench-trajectory", "format_version": 1,
      "meta":  {method, hub_path, hub_name, hub_fingerprint, task, seed, budget, tau_budgets, settings,
-               fmsbench_version, y_star, worst_final_val, n_configs, max_epoch, created, wall_seconds},
+               fmsbench_version, y_star, worst_final_val, n_configs, max_epoch, created, wall_seconds,
+               environment (`fmsbench.provenance`; {} in files written before it was recorded)},
      "tau":   {"<budget>": {"final": .., "forecast": .., "protocol": .., "next": ..} or null, ...},
      "steps": [{step, config, epoch, cost, cum_epochs, cum_seconds, val_acc, incumbent_val, incumbent_test,
                 regret, normalised_regret, fit_seconds, tau}, ...]}
@@ -12,7 +13,8 @@ Format (version 2)::
 A tau entry is null for a method without a surrogate (or before its first fit); inside it, an undefined tau
 (a constant prediction, too few configs) is null too (see `fmsbench.metrics.Taus`).
 
-`TIMING_FIELDS` vary between identical runs; every other number is a function of (hub, method, settings, seed).
+`TIMING_FIELDS` vary between identical runs; every other number is a function of (hub, method, settings, seed) on
+one machine (across machines the floating-point results depend on meta's environment).
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class RunMeta:
     max_epoch: int
     created: str = ""
     wall_seconds: float = 0.0
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from fmsbench.build.recipe import RECIPES_DIR
 from fmsbench.errors import FmsbenchError, UnknownNameError
 from fmsbench.hub.headroom import Headroom, file_headroom, hub_warnings
 from fmsbench.hub.store import HubFile
+from fmsbench.provenance import describe
 from fmsbench.replay.trajectory import Trajectory
 from fmsbench.report import hubview
 from fmsbench.report.budgets import choose_budgets
@@ -104,13 +105,13 @@ def _hubs(trajectories: list[Trajectory]) -> tuple[list[HubFacts], dict[tuple[st
         runs = [t for t in trajectories if t.meta.hub_name == name]
         fingerprints = {t.meta.task: t.meta.hub_fingerprint for t in runs}
         path = runs[0].meta.hub_path
-        note, build = _readable(path, fingerprints), ""
+        note, build, environment = _readable(path, fingerprints), "", ""
         if not note:
             headroom.update({(name, task): file_headroom(path, task) for task in sorted(fingerprints)})
             with HubFile(path) as hub:
                 caveats += hub_warnings(hub, sorted(fingerprints))
-                build = _build_command(hub)
-        facts.append(HubFacts(name, path, dict(sorted(fingerprints.items())), note, build))
+                build, environment = _build_command(hub), describe(hub.environment)
+        facts.append(HubFacts(name, path, dict(sorted(fingerprints.items())), note, build, environment))
     return facts, headroom, caveats
 
 

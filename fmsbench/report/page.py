@@ -44,7 +44,8 @@ def _protocol(protocol: Protocol) -> str:
              ("budget (epochs per run)", ", ".join(map(str, protocol.budgets))),
              ("tau measured at (cumulative epochs)", ", ".join(map(str, protocol.tau_budgets)) or "–"),
              ("runs created", " to ".join(dict.fromkeys(protocol.created))),
-             *((f"{name} version", version) for name, version in protocol.versions.items())]
+             *((f"{name} version", version) for name, version in protocol.versions.items()),
+             *protocol.machines.items()]
     rows = "".join(f"<tr><th scope=\"row\">{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
     settings = "".join(
         f"<tr><th scope=\"row\">{_e(method)}</th><td>"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fmsbench.methods import METHODS
+from fmsbench.provenance import describe
 from fmsbench.replay.trajectory import Trajectory
 from fmsbench.report.load import method_order
 from fmsbench.version import __version__
@@ -19,13 +20,15 @@ from fmsbench.version import __version__
 @dataclass(frozen=True)
 class HubFacts:
     """A hub the runs replayed: its recorded path, each task's fingerprint, whether this report could read it
-    (`note` says why not) and the command that rebuilds it ('' unless it was built from a bundled recipe)."""
+    (`note` says why not), the command that rebuilds it ('' unless it was built from a bundled recipe) and where it
+    was built (`provenance.describe`; '' if unknown)."""
 
     name: str
     path: str
     fingerprints: dict[str, str]
     note: str = ""
     build_command: str = ""
+    environment: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Protocol:
     commands: list[str]
     versions: dict[str, str]
     created: tuple[str, str]
+    machines: dict[str, str]  # "hub <name> built with" / "runs replayed with" -> `provenance.describe` lines
 
 
 def seed_text(seeds: list[int]) -> str:
@@ -98,6 +102,14 @@ def versions(trajectories: list[Trajectory]) -> dict[str, str]:
             "fmsbench (this report)": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
+def machines(trajectories: list[Trajectory], hubs: list[HubFacts]) -> dict[str, str]:
+    """Where each readable hub was built and the runs were replayed: results repeat exactly only there."""
+    unknown = "not recorded (written before fmsbench recorded it)"
+    runs = sorted({describe(t.meta.environment) for t in trajectories} - {""})
+    return {**{f"hub {h.name} built with": h.environment or unknown for h in hubs if not h.note},
+            "runs replayed with": "; ".join(runs) or unknown}
+
+
 def protocol_of(trajectories: list[Trajectory], hubs: list[HubFacts], commands: list[str]) -> Protocol:
     by_method: dict[str, list[dict[str, Any]]] = {}
     for t in trajectories:
@@ -118,4 +130,5 @@ def protocol_of(trajectories: list[Trajectory], hubs: list[HubFacts], commands: 
         commands=commands,
         versions=versions(trajectories),
         created=(created[0], created[-1]),
+        machines=machines(trajectories, hubs),
     )

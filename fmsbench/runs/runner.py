@@ -26,6 +26,7 @@ from fmsbench.methods import METHODS
 from fmsbench.methods.base import unsuitable
 from fmsbench.paths import output_folder, safe_name
 from fmsbench.plugins import load_plugins, loaded_files
+from fmsbench.provenance import numeric_environment
 from fmsbench.replay.isolation import open_method
 from fmsbench.replay.loop import replay
 from fmsbench.replay.protocol import Method
@@ -254,7 +255,7 @@ def _execute(spec: RunSpec, bench: Benchmark, on_progress: ProgressCallback | No
             task=spec.task, seed=spec.seed, budget=spec.budget, tau_budgets=list(spec.tau_budgets),
             settings=method.settings(), fmsbench_version=__version__, y_star=bench.best_val,
             worst_final_val=bench.worst_final_val, n_configs=bench.n_configs, max_epoch=bench.max_epoch,
-            created=created, wall_seconds=time.perf_counter() - start,
+            created=created, wall_seconds=time.perf_counter() - start, environment=numeric_environment(),
         )
     trajectory = Trajectory(meta, result.steps, result.tau)
     trajectory.save(spec.path)

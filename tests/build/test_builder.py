@@ -14,14 +14,15 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from fmsbench.build.builder import build_hub
+from fmsbench.build.builder import build_hub, merged_environment
 from fmsbench.build.recipe import RECIPES_DIR, load_recipe
 from fmsbench.build.train import evaluate
 from fmsbench.cli import app
 from fmsbench.data import load_dataset
 from fmsbench.hub.benchmark import Benchmark
-from fmsbench.hub.store import METRICS
+from fmsbench.hub.store import METRICS, HubFile
 from fmsbench.models import head_prefix
+from fmsbench.provenance import numeric_environment
 
 
 def test_tiny_ptm_hub_has_every_run(tiny_ptm_hub: Path) -> None:
@@ -141,3 +142,19 @@ def test_a_rerun_that_only_packs_says_so_and_removes_stale_temporaries(tmp_path:
     assert hub.exists() and not any(path.exists() for path in stale)
     again = CliRunner().invoke(app, ["build-hub", str(recipe), "--out", str(tmp_path)])
     assert "is already built from this recipe; nothing to do" in " ".join(again.output.split())
+
+
+def test_the_hub_records_where_it_was_built(tiny_ptm_hub: Path) -> None:
+    """Another CPU's kernels round differently, so a hub says which ones built it (README, Reproducibility)."""
+    with HubFile(tiny_ptm_hub) as hub:
+        environment = hub.environment
+    assert environment == numeric_environment() and environment["torch"] == torch.__version__
+    assert environment["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and environment["cpu"]
+
+
+def test_jobs_in_different_environments_are_all_named() -> None:
+    here = {"torch": "2.14.1", "cpu_capability": "AVX512"}
+    assert merged_environment([here, here]) == here
+    assert merged_environment([here, {**here, "cpu_capability": "AVX2"}]) == {"torch": "2.14.1",
+                                                                               "cpu_capability": "AVX2 | AVX512"}
+    assert merged_environment([{}, {}]) == {}

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import torch
 from typer.testing import CliRunner
 
 from fmsbench.cli import app
@@ -17,6 +18,13 @@ def test_hub_info_shows_models_tasks_and_headroom(tiny_ptm_hub: Path) -> None:
         assert word in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) > 100, "piped tables keep their width"
     assert "…" not in result.stdout
+    built_with = " ".join(result.stdout.split())
+    assert f"built with torch {torch.__version__} (CPU kernels {torch.backends.cpu.get_cpu_capability()})" in built_with
+
+
+def test_hub_info_says_when_an_older_hub_has_no_environment(hand_hub: Path) -> None:
+    result = runner.invoke(app, ["hub", "info", str(hand_hub), "--no-headroom"])
+    assert "built with an environment not recorded" in " ".join(result.stdout.split())
 
 
 def test_hub_info_warns_of_chance(hand_hub: Path) -> None:

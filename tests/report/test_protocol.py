@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from fmsbench.cli import app
+from fmsbench.provenance import describe, numeric_environment
 from fmsbench.replay.trajectory import TIMING_FIELDS, Trajectory
 from fmsbench.report import build_report
 from fmsbench.report.protocol import seed_text
@@ -29,6 +30,8 @@ def test_protocol_commands_reproduce_the_runs(results: Path, tmp_path: Path) -> 
     assert protocol.overrides["gp"] == {"n_initial": 5, "fit_steps": 20} and protocol.overrides["random"] == {}
     assert {h.name for h in protocol.hubs} == {"duo"} and all(len(f) == 16 for f in protocol.hubs[0].fingerprints.values())
     assert {"torch", "fmsbench (runs)"} <= set(protocol.versions)
+    assert protocol.machines["runs replayed with"] == describe(numeric_environment())  # every run replayed here
+    assert protocol.machines["hub duo built with"].startswith("not recorded")  # a synthetic hub, written directly
     assert len(protocol.commands) == 2  # random and hyperband share one command; gp has its own settings
     for command in protocol.commands:
         words = shlex.split(command)
