@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fmsbench.atomic import write_text_atomic
 from fmsbench.errors import FmsbenchError
-from fmsbench.progress import LogLines
+from fmsbench.progress import LogLines, SweepClock, duration
 from fmsbench.provenance import describe
 from fmsbench.version import __version__
 
@@ -128,31 +128,40 @@ def build_progress() -> Iterator[Callable[[Any], None]]:
 
 
 @contextlib.contextmanager
-def run_progress(specs: list[Any], epochs: dict[str, int] | None = None) -> Iterator[Callable[[str, int], None]]:
+def run_progress(specs: list[Any], epochs: dict[str, int] | None = None,
+                 jobs: int = 1) -> Iterator[Callable[[str, int], None]]:
     """A bar per run: epochs spent of what it will spend (`epochs`, default its budget), and the run's own elapsed
     time, counted from its first report (a queued run shows none; run_all reports finished runs as done before
-    anything runs); or log lines when output is not a terminal. Yields the progress callback."""
-    totals = epochs or {}
+    anything runs), under a bar of all runs with the time left (`SweepClock`, `jobs` runs at a time); or log
+    lines when output is not a terminal. Yields the progress callback."""
+    totals = {spec.label: (epochs or {}).get(spec.label, spec.budget) for spec in specs}
+    clock = SweepClock({spec.label: spec.method for spec in specs}, totals, jobs)
+    spent: dict[str, int] = {}
     if not console.is_terminal:
-        log, spent = LogLines(lambda line: console.print(line, highlight=False, soft_wrap=True)), {}
-        total = sum(totals.get(spec.label, spec.budget) for spec in specs)
+        log = LogLines(lambda line: console.print(line, highlight=False, soft_wrap=True))
 
         def log_progress(label: str, done: int) -> None:
             spent[label] = done
-            log.update("runs", sum(spent.values()), total, "epochs replayed")
+            clock.report(label, done)
+            log.update("runs", sum(spent.values()), sum(totals.values()), "epochs replayed", left=clock.left)
 
         yield log_progress
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
-               TimeElapsedColumn())
+               TimeElapsedColumn(), TextColumn("{task.fields[left]}"))
     with Progress(*columns, console=console) as progress:
-        bars = {spec.label: progress.add_task(spec.label, total=totals.get(spec.label, spec.budget), start=False)
-                for spec in specs}
+        overall = progress.add_task("all runs", total=sum(totals.values()), left="")
+        bars = {label: progress.add_task(label, total=total, start=False, left="") for label, total in totals.items()}
 
         def on_progress(label: str, done: int) -> None:
             if not progress.tasks[bars[label]].started:
                 progress.start_task(bars[label])
             progress.update(bars[label], completed=done)
+            spent[label] = done
+            clock.report(label, done)
+            left = clock.left()
+            text = "" if left is None else f"{'at least' if left[1] else 'about'} {duration(left[0])} left"
+            progress.update(overall, completed=sum(spent.values()), left=text)
 
         yield on_progress
 
@@ -341,7 +350,7 @@ def run_command(
     for name, reason in plan.skipped.items():
         console.print(f"[yellow]skipping {name}[/]: it {reason}")
     warn(plan.review.warnings)
-    with run_progress(plan.specs, plan.review.epochs) as on_progress:
+    with run_progress(plan.specs, plan.review.epochs, jobs) as on_progress:
         outcome = run_all(plan.specs, jobs, on_progress, executor=executor, address=address)
     console.print(f"[green]{len(outcome.written)} runs written[/], {len(outcome.skipped)} already finished; "
                   f"results in {out}")
@@ -461,7 +470,7 @@ def experiment_command(
                 console.print(f"arm [cyan]{arm.label or arm.hub}[/]: {len(specs)} runs")
                 review = review_plan(specs)
                 warn(review.warnings)
-                return stack.enter_context(run_progress(specs, review.epochs))
+                return stack.enter_context(run_progress(specs, review.epochs, jobs))
 
             outcome = run_experiment(experiment, results, hubs, jobs=jobs, executor=executor, address=address,
                                      ensure_hub=ensure_hub, on_arm=on_arm, isolate=isolate)

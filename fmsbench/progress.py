@@ -32,8 +32,10 @@ class LogLines:
         self._start: dict[str, tuple[float, int]] = {}
         self._last: dict[str, float] = {}
 
-    def update(self, phase: str, done: int, total: int, unit: str, rate: str = "") -> None:
-        """Report `done` of `total` `unit` of `phase`; `rate` (e.g. "5,230 training images/s") is shown as given."""
+    def update(self, phase: str, done: int, total: int, unit: str, rate: str = "",
+               left: Callable[[], tuple[float, bool] | None] | None = None) -> None:
+        """Report `done` of `total` `unit` of `phase`; `rate` (e.g. "5,230 training images/s") is shown as given.
+        `left` replaces the estimate from the rate: (seconds left, whether that is only a lower bound) or None."""
         now = self.clock()
         started, done_then = self._start.setdefault(phase, (now, done))
         finished = done >= total
@@ -41,5 +43,55 @@ class LogLines:
             return
         self._last[phase] = now
         elapsed, progress = now - started, done - done_then
-        left = f", about {duration(elapsed / progress * (total - done))} left" if progress > 0 and not finished else ""
-        self.write(f"{phase}: {done}/{total} {unit}{f', {rate}' if rate else ''}, {duration(elapsed)} elapsed{left}")
+        estimate = left() if left else (elapsed / progress * (total - done), False) if progress > 0 else None
+        text = "" if finished or estimate is None else \
+            f", {'at least' if estimate[1] else 'about'} {duration(estimate[0])} left"
+        self.write(f"{phase}: {done}/{total} {unit}{f', {rate}' if rate else ''}, {duration(elapsed)} elapsed{text}")
+
+
+class SweepClock:
+    """Time left of a sweep of runs whose cost per epoch differs by method (random search replays 100 epochs in a
+    second, FMS-GMN in minutes) and grows within a model-based run (each step refits on more observations), so
+    that epochs replayed say little about the time left.
+
+    A run's wall time counts from its first report to its last (runs reported finished at their first report
+    were finished before the sweep: they count as done, not as timings). An unfinished run of a method is
+    expected to take as long as that method's finished runs took on average: queued runs in full, running runs
+    less their elapsed time; `jobs` workers share what is left. While some method left has no finished run, its
+    runs count at their own rate since their first report (or not at all, before that) and the estimate is a
+    lower bound.
+    """
+
+    def __init__(self, methods: dict[str, str], totals: dict[str, int], jobs: int = 1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """methods: run label -> its method; totals: run label -> the epochs it will replay."""
+        self.methods, self.totals, self.jobs, self.clock = methods, totals, max(1, jobs), clock
+        self._started: dict[str, tuple[float, int]] = {}  # label -> (time, epochs done) of its first report
+        self._done: dict[str, int] = {}
+        self._walls: dict[str, list[float]] = {}
+
+    def report(self, label: str, done: int) -> None:
+        now, previous = self.clock(), self._done.get(label)
+        self._done[label] = done
+        if previous is None:  # its first report: from here its time counts
+            self._started[label] = (now, done)
+        elif previous < self.totals[label] <= done:
+            self._walls.setdefault(self.methods[label], []).append(now - self._started[label][0])
+
+    def left(self) -> tuple[float, bool] | None:
+        """(seconds left, whether only a lower bound), or None before any run has reported progress."""
+        if not self._done:
+            return None
+        now, seconds, lower = self.clock(), 0.0, False
+        for label, method in self.methods.items():
+            done, total = self._done.get(label, 0), self.totals[label]
+            if done >= total:
+                continue
+            started, done_then = self._started.get(label, (now, done))
+            walls = self._walls.get(method)
+            if walls:
+                seconds += max(0.0, sum(walls) / len(walls) - (now - started))
+            else:
+                lower = True
+                seconds += (now - started) / (done - done_then) * (total - done) if done > done_then else 0.0
+        return seconds / self.jobs, lower

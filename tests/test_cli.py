@@ -193,15 +193,17 @@ def test_run_bars_keep_each_runs_own_clock(monkeypatch: pytest.MonkeyPatch) -> N
 
     screen = io.StringIO()
     monkeypatch.setattr(cli, "console", Console(file=screen, force_terminal=True, color_system=None, width=100))
-    specs = [SimpleNamespace(label=label, budget=4) for label in ("ran", "queued")]
+    specs = [SimpleNamespace(label=label, budget=4, method="m") for label in ("ran", "queued")]
     with cli.run_progress(specs, {"queued": 2}) as on_progress:
         time.sleep(1.1)  # the bars exist for a second before the first run reports
         on_progress("ran", 1)
         on_progress("ran", 4)
     final = screen.getvalue().rsplit("\x1b[1A\x1b[2K", 1)[-1]  # the last frame drawn
-    lines = dict(line.strip().split(" ", 1) for line in final.splitlines() if line.strip().startswith(("ran", "queued")))
+    lines = dict(line.strip().split(" ", 1) for line in final.splitlines()
+                 if line.strip().startswith(("ran", "queued", "all")))
     assert lines["ran"].endswith("4/4 epochs 0:00:00"), "a run's clock starts at its first report"
     assert lines["queued"].endswith("0/2 epochs -:--:--"), "a queued run shows no time; its bar counts to 2"
+    assert "4/6 epochs" in lines["all"] and lines["all"].endswith("about 0 s left"), "queued like the finished run"
 
 
 def test_piped_run_progress_is_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
@@ -209,7 +211,7 @@ def test_piped_run_progress_is_log_lines(capsys: pytest.CaptureFixture[str]) -> 
 
     from fmsbench.cli import run_progress
 
-    with run_progress([SimpleNamespace(label="a", budget=4)]) as on_progress:
+    with run_progress([SimpleNamespace(label="a", budget=4, method="m")]) as on_progress:
         on_progress("a", 4)
     assert capsys.readouterr().out.startswith("runs: 4/4 epochs replayed, ")
 
