@@ -14,10 +14,11 @@ paid so far:
   kernel on each numeric hyperparameter encoded to [0, 1] (`encoding.HyperparameterEncoder`) and an
   Aitchison-Aitken kernel on the pretrained-model choice, an unordered categorical (weight 1 - lambda where the
   model matches, lambda / (c - 1) elsewhere, c = the hub's model count). Bandwidths are the normal-reference
-  rule 1.06 * std * n^(-1 / (d + 4)) per dimension (the model's on its index, as statsmodels computes it),
-  clipped below at `min_bandwidth`; lambda is also clipped above at (c - 1) / c, where the kernel is flat (beyond
-  it a mismatch would weigh more than a match). KDEMultivariate itself is not called: it counts a categorical's
-  levels from the data, which divides by zero when every good config shares one model.
+  rule 1.06 * std * n^(-1 / (d + 4)) per dimension, clipped below at `min_bandwidth`; the model's is computed on
+  its index divided by c, as Syne Tune's KDE searcher (its BOHB) encodes a categorical (on the raw index, as
+  hpbandster has it, lambda exceeds 1 for 32 models: a match would weigh less than a mismatch), and clipped above
+  at (c - 1) / c, where the kernel is flat. KDEMultivariate itself is not called: it counts a categorical's levels
+  from the data, which divides by zero when every good config shares one model.
 - The hub's configs are a finite set, so instead of sampling candidates from l (BOHB's `num_samples`, with
   l's bandwidths widened by `bandwidth_factor`) every untouched config is scored and the one maximising
   l(x) / g(x) is chosen.
@@ -67,8 +68,8 @@ class BOHBSettings(SuccessiveHalvingSettings):
 def kde_log_density(data: np.ndarray, points: np.ndarray, levels: int, min_bandwidth: float) -> np.ndarray:
     """log of BOHB's product-kernel KDE of `data` [n, d] at `points` [m, d].
 
-    Columns are numeric hyperparameters in [0, 1], except the last when `levels` > 1: the index of the model, a
-    categorical with `levels` values (see the module docstring for the kernels and bandwidths).
+    Columns are numeric hyperparameters in [0, 1], except the last when `levels` > 1: the model, a categorical
+    with `levels` values, as its index / `levels` (see the module docstring for the kernels and bandwidths).
     """
     n, d = data.shape
     numeric = d - (levels > 1)
@@ -109,12 +110,13 @@ class BOHB(Hyperband):
 
     def points(self, obs: Observation) -> np.ndarray:
         """Every config as `kde_log_density` takes it [config, d]: the numeric hyperparameters scaled to [0, 1],
-        then the model index when the hub has several models (computed once; the configs never change)."""
+        then the model index / model count when the hub has several models (computed once; the configs never
+        change)."""
         if self._points is None:
             encoder = HyperparameterEncoder(obs.search_space)
             columns = [encoder.encode(obs.configs)[:, :encoder.n_numeric].astype(np.float64)]
             if encoder.n_models > 1:
-                columns.append(obs.configs["model"].to_numpy(np.float64)[:, None])
+                columns.append(obs.configs["model"].to_numpy(np.float64)[:, None] / encoder.n_models)
             self._points, self._levels = np.concatenate(columns, axis=1), encoder.n_models
         return self._points
 

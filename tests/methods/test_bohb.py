@@ -18,7 +18,8 @@ from fmsbench.replay import Observation, replay
 
 def _log_kde(data: np.ndarray, points: np.ndarray, levels: int) -> np.ndarray:
     """BOHB's KDE written out independently, one data point at a time: Gaussian kernels on the numeric columns,
-    Aitchison-Aitken on the last (the model index), normal-reference bandwidths (d counts the model once)."""
+    Aitchison-Aitken on the last (model index / model count), normal-reference bandwidths (d counts the model
+    once)."""
     n, d = data.shape
     bw = np.maximum(1.06 * data.std(axis=0) * n ** (-1 / (d + 4)), 1e-3)
     lam = min(bw[-1], (levels - 1) / levels)
@@ -32,7 +33,7 @@ def _log_kde(data: np.ndarray, points: np.ndarray, levels: int) -> np.ndarray:
 def _bohb_points(bench: Benchmark) -> np.ndarray:
     encoder = HyperparameterEncoder(bench.search_space)
     numeric = encoder.encode(bench.configs)[:, :encoder.n_numeric]
-    return np.column_stack([numeric, bench.configs["model"].to_numpy(float)])
+    return np.column_stack([numeric, bench.configs["model"].to_numpy(float) / len(bench.search_space["model"])])
 
 
 def test_bohb_draws_at_random_until_its_model_exists(synth_hub: Path) -> None:
@@ -69,8 +70,8 @@ def test_bohb_kde_is_statsmodels_mixed_kernel_where_that_counts_levels_right() -
     """Where every model occurs in the data (statsmodels counts a categorical's levels from the data) and lambda
     is below its cap, the density is KDEMultivariate's with var_type "ccu", the estimator BOHB builds."""
     rng = np.random.default_rng(0)
-    data = np.column_stack([rng.random((40, 2)), np.arange(40) % 4])
-    points = np.column_stack([rng.random((5, 2)), [0, 1, 2, 3, 1]])
+    data = np.column_stack([rng.random((40, 2)), np.arange(40) % 4 / 4])
+    points = np.column_stack([rng.random((5, 2)), np.array([0, 1, 2, 3, 1]) / 4])
     bandwidth = 1.06 * data.std(axis=0) * 40 ** (-1 / (3 + 4))
     assert bandwidth[-1] < (4 - 1) / 4
     reference = KDEMultivariate(data, var_type="ccu", bw=bandwidth).pdf(points)
@@ -83,9 +84,9 @@ def test_bohb_model_choice_is_one_categorical() -> None:
     by the Aitchison-Aitken odds, and no farther apart for the models' index distance (it is unordered)."""
     rng = np.random.default_rng(1)
     numeric = rng.random((8, 2))
-    good = np.column_stack([numeric[:4], [5, 5, 5, 5]])
-    bad = np.column_stack([numeric[4:], [0, 1, 2, 3]])
-    candidates = np.array([[0.5, 0.5, 5], [0.5, 0.5, 6], [0.5, 0.5, 31]])
+    good = np.column_stack([numeric[:4], np.array([5, 5, 5, 5]) / 32])
+    bad = np.column_stack([numeric[4:], np.array([0, 1, 2, 3]) / 32])
+    candidates = np.array([[0.5, 0.5, 5 / 32], [0.5, 0.5, 6 / 32], [0.5, 0.5, 31 / 32]])
     log_good = kde_log_density(good, candidates, levels=32, min_bandwidth=1e-3)
     assert log_good[0] > log_good[1] == pytest.approx(log_good[2])
     assert np.isfinite(kde_log_density(bad, candidates, levels=32, min_bandwidth=1e-3)).all()
