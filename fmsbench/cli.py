@@ -488,8 +488,8 @@ def check_command(
     results: Annotated[Path, typer.Option(help="Results root for the check's runs (finished runs are read).")] = Path("results/check"),
     hubs: Annotated[Path, typer.Option(help="Folder of hub files (built here if missing).")] = Path("hubs"),
     experiment: Annotated[str | None, typer.Option(help="With --update: the experiment to baseline (default: the baseline's).")] = None,
-    tolerance_tau: Annotated[float | None, typer.Option(help="Allowed drop of mean Kendall's tau (default: the baseline's).")] = None,
-    tolerance_regret: Annotated[float | None, typer.Option(help="Allowed rise of mean final regret (default: the baseline's).")] = None,
+    tolerance_tau: Annotated[float | None, typer.Option(help="Allowed drop of mean Kendall's tau (default: the baseline's; its tau_other_machine on another machine).")] = None,
+    tolerance_regret: Annotated[float | None, typer.Option(help="Allowed rise of mean final regret (default: the baseline's; its final_regret_other_machine on another machine).")] = None,
     update: Annotated[bool, typer.Option("--update", help="Write the current results as the new baseline.")] = False,
     isolate: IsolateOption = True,
 ) -> None:
@@ -509,6 +509,8 @@ def check_command(
         console.print(f"[green]wrote {baseline}[/]: {len(outcome.written.measurements)} measurements of experiment "
                       f"{outcome.experiment.name}")
         return
+    if outcome.note:
+        console.print(f"[yellow]note[/]: {escape(outcome.note)}", soft_wrap=True)
     table = Table("hub", "task", "method", "metric", "baseline", "now", "change", "status",
                   title=f"check against {baseline} (tolerance: tau {outcome.tolerance['tau']:g}, "
                         f"final regret {outcome.tolerance['final_regret']:g})", title_justify="left")

@@ -58,8 +58,8 @@ class SweepClock:
     were finished before the sweep: they count as done, not as timings). An unfinished run of a method is
     expected to take as long as that method's finished runs took on average: queued runs in full, running runs
     less their elapsed time; `jobs` workers share what is left. While some method left has no finished run, its
-    runs count at their own rate since their first report (or not at all, before that) and the estimate is a
-    lower bound.
+    runs are expected to take what its running runs will at their rate since their first report (nothing, before
+    one has progressed), and the estimate is a lower bound: a model-based run slows as it goes.
     """
 
     def __init__(self, methods: dict[str, str], totals: dict[str, int], jobs: int = 1,
@@ -82,16 +82,17 @@ class SweepClock:
         """(seconds left, whether only a lower bound), or None before any run has reported progress."""
         if not self._done:
             return None
-        now, seconds, lower = self.clock(), 0.0, False
-        for label, method in self.methods.items():
-            done, total = self._done.get(label, 0), self.totals[label]
-            if done >= total:
-                continue
-            started, done_then = self._started.get(label, (now, done))
+        now = self.clock()
+        left = [label for label in self.methods if self._done.get(label, 0) < self.totals[label]]
+        typical, lower = {}, False
+        for method in {self.methods[label] for label in left}:
             walls = self._walls.get(method)
-            if walls:
-                seconds += max(0.0, sum(walls) / len(walls) - (now - started))
-            else:
+            if not walls:  # project its running runs' walls from their rate so far
                 lower = True
-                seconds += (now - started) / (done - done_then) * (total - done) if done > done_then else 0.0
+                walls = [(now - started) / (self._done[label] - done_then) * (self.totals[label] - done_then)
+                         for label, (started, done_then) in self._started.items()
+                         if self.methods[label] == method and self._done[label] > done_then]
+            typical[method] = sum(walls) / len(walls) if walls else 0.0
+        seconds = sum(max(0.0, typical[self.methods[label]] - (now - self._started.get(label, (now, 0))[0]))
+                      for label in left)
         return seconds / self.jobs, lower

@@ -34,8 +34,8 @@ def test_sweep_time_left_goes_by_each_methods_finished_runs() -> None:
     clock.report("random 1", 100)
     clock.report("fms 0", 20)
     now[0] = 61.0
-    clock.report("fms 0", 40)  # 20 epochs a minute so far, and no fms run has finished
-    assert clock.left() == (60 / 20 * 60 / 2, True)
+    clock.report("fms 0", 40)  # 20 epochs a minute so far: 240 s for its 80; no fms run has finished
+    assert clock.left() == ((240 - 60 + 2 * 240) / 2, True)  # fms 1 and fms 2 are expected to take as long
     now[0] = 601.0
     clock.report("fms 0", 100)  # took 600 s
     clock.report("fms 1", 5)

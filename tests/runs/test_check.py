@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fmsbench.cli import app
+from fmsbench.provenance import numeric_environment
 from fmsbench.runs.check import Baseline, compare, failed, measure, write_baseline
 from fmsbench.runs.experiment import load_experiment
 
@@ -92,3 +93,33 @@ def test_a_bad_baseline_is_refused_before_the_experiment_runs(finished: tuple[Pa
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     assert re.search(message, " ".join(result.output.split()))
     assert not fresh.exists(), "nothing may run before the baseline is read"
+
+
+def test_on_another_machine_the_wider_tolerances_apply(finished: tuple[Path, Path], tmp_path: Path) -> None:
+    """Another CPU's kernels move the tiny hub's numbers with no change to the code (README, Reproducibility)."""
+    recipe, results = finished
+    baseline = tmp_path / "baseline.json"
+    update = runner.invoke(app, ["check", "--baseline", str(baseline), "--experiment", str(recipe),
+                                 "--results", str(results), "--update"])
+    assert update.exit_code == 0, update.output
+    data = json.loads(baseline.read_text())
+    assert data["environment"] == numeric_environment()
+    regret = next(m for m in data["measurements"] if m["metric"] == "final_regret" and m["method"] == "gp")
+    regret["value"] -= 0.04  # beyond the same-machine tolerance (0.01), within the other-machine one (0.05)
+
+    def check(environment: dict | None, *flags: str) -> str:
+        if environment is None:
+            data.pop("environment", None)
+        else:
+            data["environment"] = environment
+        baseline.write_text(json.dumps(data))
+        result = runner.invoke(app, ["check", "--baseline", str(baseline), "--results", str(results), *flags])
+        return f"{result.exit_code} " + " ".join(result.output.split())
+
+    assert check(numeric_environment()).startswith("1 ")  # same machine: the tight gate
+    elsewhere = check({**numeric_environment(), "cpu": "Another CPU"})
+    assert elsewhere.startswith("0 ") and "measured with torch" in elsewhere and "on Another CPU" in elsewhere
+    assert "tolerance: tau 0.35, final regret 0.05" in elsewhere
+    unrecorded = check(None)
+    assert unrecorded.startswith("0 ") and "a machine it does not record" in unrecorded
+    assert check(None, "--tolerance-regret", "0.01").startswith("1 "), "a tolerance given on the command line wins"
