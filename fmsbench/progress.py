@@ -83,9 +83,9 @@ class SweepClock:
         if not self._done:
             return None
         now = self.clock()
-        left = [label for label in self.methods if self._done.get(label, 0) < self.totals[label]]
+        unfinished = [label for label in self.methods if self._done.get(label, 0) < self.totals[label]]
         typical, lower = {}, False
-        for method in {self.methods[label] for label in left}:
+        for method in {self.methods[label] for label in unfinished}:
             walls = self._walls.get(method)
             if not walls:  # project its running runs' walls from their rate so far
                 lower = True
@@ -94,5 +94,5 @@ class SweepClock:
                          if self.methods[label] == method and self._done[label] > done_then]
             typical[method] = sum(walls) / len(walls) if walls else 0.0
         seconds = sum(max(0.0, typical[self.methods[label]] - (now - self._started.get(label, (now, 0))[0]))
-                      for label in left)
+                      for label in unfinished)
         return seconds / self.jobs, lower
