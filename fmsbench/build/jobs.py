@@ -112,10 +112,9 @@ def _finetune(stack: FinetuneStack, shard_dir: Path, data_root: str | None, weig
             results.append(train(part[0], data, part_settings[0], record_weights=True, device=device))
         else:
             results.extend(train_stack(part, data, part_settings, record_weights=True, device=device))
-    outcomes = []
+    outcomes, info = [], {**_sizes(data), "environment": numeric_environment([device])}  # the stack's, shared
     for job, result in zip(stack.jobs, results, strict=True):
-        shard = Shard(result.curves, result.weights.astype(weights_dtype), layout,
-                      {**_sizes(data), "environment": numeric_environment([device])})
+        shard = Shard(result.curves, result.weights.astype(weights_dtype), layout, info)
         write_shard(shard_path(shard_dir, job.key), shard)
         outcomes.append(JobOutcome(job.key, result.images, result.train_seconds, result.eval_seconds))
     return outcomes

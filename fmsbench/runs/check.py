@@ -208,8 +208,7 @@ def run_check(baseline: Path, results: Path = Path("results/check"), hubs: Path 
     applied = {kind: merged[kind] for kind in ("tau", "final_regret")}
     if not same_machine(previous.environment, here):
         where = describe(previous.environment) or "a machine it does not record"
-        for kind in applied:
-            applied[kind] = (tolerance or {}).get(kind, merged[f"{kind}_other_machine"])
+        applied = {kind: (tolerance or {}).get(kind, merged[f"{kind}_other_machine"]) for kind in applied}
         note = (f"the baseline was measured with {where}; this is {describe(here)}. Another machine's kernels "
                 "change the check's tiny hub, so the other-machine tolerances apply; record a baseline here "
                 "with --update for the tight ones")

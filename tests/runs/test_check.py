@@ -48,12 +48,18 @@ def test_check_reports_missing_measurements(finished: tuple[Path, Path]) -> None
     assert missing and {c.status for c in missing} == {"missing"}
 
 
-def test_cli_check_passes_then_fails_on_a_worsened_baseline(finished: tuple[Path, Path], tmp_path: Path) -> None:
-    recipe, results = finished
-    baseline = tmp_path / "baseline.json"
+def _record_baseline(recipe: Path, results: Path, folder: Path) -> Path:
+    """`check --update` of the finished experiment into folder/baseline.json."""
+    baseline = folder / "baseline.json"
     update = runner.invoke(app, ["check", "--baseline", str(baseline), "--experiment", str(recipe),
                                  "--results", str(results), "--update"])
     assert update.exit_code == 0, update.output
+    return baseline
+
+
+def test_cli_check_passes_then_fails_on_a_worsened_baseline(finished: tuple[Path, Path], tmp_path: Path) -> None:
+    recipe, results = finished
+    baseline = _record_baseline(recipe, results, tmp_path)
     passed = runner.invoke(app, ["check", "--baseline", str(baseline), "--results", str(results)])
     assert passed.exit_code == 0, passed.output
     assert "no regression" in passed.output
@@ -98,10 +104,7 @@ def test_a_bad_baseline_is_refused_before_the_experiment_runs(finished: tuple[Pa
 def test_on_another_machine_the_wider_tolerances_apply(finished: tuple[Path, Path], tmp_path: Path) -> None:
     """Another CPU's kernels move the tiny hub's numbers with no change to the code (README, Reproducibility)."""
     recipe, results = finished
-    baseline = tmp_path / "baseline.json"
-    update = runner.invoke(app, ["check", "--baseline", str(baseline), "--experiment", str(recipe),
-                                 "--results", str(results), "--update"])
-    assert update.exit_code == 0, update.output
+    baseline = _record_baseline(recipe, results, tmp_path)
     data = json.loads(baseline.read_text())
     assert data["environment"] == numeric_environment()
     regret = next(m for m in data["measurements"] if m["metric"] == "final_regret" and m["method"] == "gp")
