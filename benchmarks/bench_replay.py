@@ -121,13 +121,13 @@ def main() -> None:
     context = multiprocessing.get_context("spawn")  # a fresh process per replay: its own peak memory
     results = {}
     print(f"\n{'method':<12}{'wall s':>9}{'fit s':>9}{'steps':>7}{'tau':>8}{'peak GiB':>10}")
-    for method in methods:
-        with context.Pool(1) as pool:
+    with context.Pool(1, maxtasksperchild=1) as pool:  # one pool: a second one leaks a semaphore at exit
+        for method in methods:
             results[method] = pool.apply(timed_replay, (args.hub, task, method, args.seed, args.budget, settings))
-        r = results[method]
-        tau = "-" if r["tau"] is None else f"{r['tau']:.3f}"
-        print(f"{method:<12}{r['wall']:>9.1f}{r['fit']:>9.1f}{r['steps']:>7}{tau:>8}{r['peak'] / GIB:>10.2f}",
-              flush=True)
+            r = results[method]
+            tau = "-" if r["tau"] is None else f"{r['tau']:.3f}"
+            print(f"{method:<12}{r['wall']:>9.1f}{r['fit']:>9.1f}{r['steps']:>7}{tau:>8}{r['peak'] / GIB:>10.2f}",
+                  flush=True)
     base = methods[0]
     for method in methods[1:]:
         ratio = results[method]["wall"] / results[base]["wall"]
